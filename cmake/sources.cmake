@@ -1,0 +1,19 @@
+# Sources shared by the freestanding hypervisor and the host unit tests:
+# pure logic only (no inline asm, no hardware access), so it builds both ways.
+set(MENHIR_PURE_SOURCES
+  kernel/lib/format.cpp
+  kernel/cmdline.cpp
+  kernel/log_ring.cpp
+  boot/multiboot2.cpp
+  kernel/mm/frame_allocator.cpp
+  kernel/mm/heap.cpp
+  arch/x86/acpi/acpi.cpp
+  arch/x86/vmx/vmx_caps.cpp
+)
+list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
+
+set(MENHIR_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/..)
+
+# Warnings for all Menhir code, host or freestanding.
+set(MENHIR_WARNINGS -Wall -Wextra -Wshadow -Wold-style-cast -Wzero-as-null-pointer-constant
+    -Wnon-virtual-dtor -Wcast-align -Wnull-dereference -Wformat=2 -Werror)

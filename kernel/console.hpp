@@ -1,0 +1,33 @@
+// The hypervisor console: every line goes to the in-memory log ring (read
+// later by `xl dmesg`) and, when its level passes loglvl, to the serial line.
+// Serial input goes to dom0 or, after Ctrl-A three times, to the debug keys.
+#pragma once
+#include "kernel/cmdline.hpp"
+#include "kernel/log_ring.hpp"
+#include <cstddef>
+#include <cstdint>
+
+namespace menhir {
+
+using cmdline::LogLevel;
+
+namespace console {
+void init_early();                                  // COM1 at 115200 8n1 until the command line is read
+void configure(const cmdline::Options& options);
+void set_tsc_khz(uint64_t khz);                     // enables timestamps once the TSC is calibrated
+void write_line(LogLevel level, const char* text);  // adds the timestamp (if on) and the newline
+void enable_input_interrupts();                     // after the I/O APIC routes the UART's IRQ
+void receive(char c);                               // one byte of serial input
+void drain_uart();                                  // the UART's interrupt handler: receive() every byte waiting
+void emergency();                                   // panic path: never wait for the lock again
+[[nodiscard]] const LogRing& ring();
+[[nodiscard]] uint8_t irq();                        // the UART's ISA IRQ
+} // namespace console
+
+// "menhir: TEXT" lines at each level.
+void error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void warning(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void info(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+} // namespace menhir

@@ -1,0 +1,48 @@
+// The C memory primitives the compiler may call on its own, even in
+// freestanding code (GCC requires memcpy, memmove, memset and memcmp), plus
+// strlen for __builtin_strlen. -mgeneral-regs-only rules out SSE versions.
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+
+void* memcpy(void* dst, const void* src, size_t n)
+{
+    void* d = dst;
+    asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
+    return dst;
+}
+
+void* memmove(void* dst, const void* src, size_t n)
+{
+    auto* d = static_cast<unsigned char*>(dst);
+    auto* s = static_cast<const unsigned char*>(src);
+    if (d <= s || d >= s + n) return memcpy(dst, src, n);
+    while (n--) d[n] = s[n];   // overlapping with dst above src: copy backwards
+    return dst;
+}
+
+void* memset(void* dst, int c, size_t n)
+{
+    void* d = dst;
+    asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    return dst;
+}
+
+int memcmp(const void* a, const void* b, size_t n)
+{
+    auto* x = static_cast<const unsigned char*>(a);
+    auto* y = static_cast<const unsigned char*>(b);
+    for (size_t i = 0; i < n; ++i)
+        if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+
+size_t strlen(const char* s)
+{
+    size_t n = 0;
+    while (s[n]) ++n;
+    return n;
+}
+
+} // extern "C"
