@@ -5,7 +5,7 @@
 namespace menhir::mb2 {
 namespace {
 
-// Tag type numbers, spec 3.6.2 onwards.
+// Tag type numbers, spec 3.6 (one subsection per tag).
 enum TagType : uint32_t {
     tag_end = 0,
     tag_cmdline = 1,
@@ -17,10 +17,10 @@ enum TagType : uint32_t {
     tag_acpi_new = 15,
 };
 
-constexpr size_t header_size = 8;      // total_size u32, reserved u32 (3.6.1)
+constexpr size_t header_size = 8;      // total_size u32, reserved u32 ("Basic tags structure")
 constexpr size_t tag_header_size = 8;  // type u32, size u32
 constexpr size_t tag_align = 8;        // "Tags are padded in order for each tag to start at 8-bytes aligned address"
-constexpr size_t mmap_entry_min = 24;  // base u64, length u64, type u32, reserved u32 (3.6.8)
+constexpr size_t mmap_entry_min = 24;  // base u64, length u64, type u32, reserved u32 ("Memory map")
 
 // memcpy rather than a cast: no alignment or aliasing assumptions about
 // what the loader handed over.
@@ -70,7 +70,7 @@ void reset(BootInfo& out)
 
 ParseError read_module(const uint8_t* payload, size_t len, BootInfo& out)
 {
-    // mod_start u32, mod_end u32, then the NUL-terminated string (3.6.6).
+    // mod_start u32, mod_end u32, then the NUL-terminated string ("Modules").
     if (len < 8) {
         return ParseError::tag_too_small;
     }
@@ -92,7 +92,7 @@ ParseError read_module(const uint8_t* payload, size_t len, BootInfo& out)
 
 ParseError read_mmap(const uint8_t* payload, size_t len, BootInfo& out)
 {
-    // entry_size u32, entry_version u32, then the entries (3.6.8). Later
+    // entry_size u32, entry_version u32, then the entries ("Memory map"). Later
     // entry versions may only append fields, so entry_version is not checked
     // and bytes past the first 24 of an entry are skipped.
     if (len < 8) {
@@ -134,7 +134,7 @@ ParseError read_tag(uint32_t type, const uint8_t* payload, size_t len, BootInfo&
     case tag_module:
         return read_module(payload, len, out);
     case tag_basic_meminfo:
-        // mem_lower u32, mem_upper u32, in KiB (3.6.3).
+        // mem_lower u32, mem_upper u32, in KiB ("Basic memory information").
         if (len < 8) {
             return ParseError::bad_meminfo_size;
         }
@@ -145,7 +145,7 @@ ParseError read_tag(uint32_t type, const uint8_t* payload, size_t len, BootInfo&
     case tag_mmap:
         return read_mmap(payload, len, out);
     case tag_acpi_old:
-        // A copy of the RSDP (3.6.13, 3.6.14); acpi.cpp checks its contents.
+        // A copy of the RSDP ("ACPI old RSDP", "ACPI new RSDP"); acpi.cpp checks its contents.
         out.rsdp_old = payload;
         out.rsdp_old_len = len;
         return ParseError::none;
@@ -164,7 +164,7 @@ ParseError parse_tags(const uint8_t* info, size_t available, BootInfo& out)
         return ParseError::null_info;
     }
     if (reinterpret_cast<uintptr_t>(info) % tag_align != 0) {
-        return ParseError::misaligned;   // 3.6.1: the structure is 8-byte aligned
+        return ParseError::misaligned;   // "Basic tags structure": the structure is 8-byte aligned
     }
     if (available < header_size) {
         return ParseError::too_small;
@@ -230,7 +230,7 @@ const char* to_string(MemType t)
     case MemType::nvs: return "ACPI NVS";
     case MemType::bad: return "bad RAM";
     }
-    return "reserved";   // 3.6.8: other values indicate reserved areas
+    return "reserved";   // "Memory map": other values indicate reserved areas
 }
 
 const char* to_string(ParseError e)

@@ -13,12 +13,12 @@
 
 namespace menhir::mb2 {
 
-// Spec 3.3 "Machine state": EAX holds this when the loader enters the image.
+// Spec chapter 3, "I386 machine state": EAX holds this when the image is entered.
 inline constexpr uint32_t bootloader_magic = 0x36d76289;
 inline constexpr size_t max_modules = 32;
 inline constexpr size_t max_regions = 128;
 
-// Spec 3.6.8 "Memory map": type values of an mmap entry. Anything else must
+// Spec 3.6, "Memory map": type values of an mmap entry. Anything else must
 // be treated as reserved.
 enum class MemType : uint32_t { available = 1, reserved = 2, acpi_reclaimable = 3, nvs = 4, bad = 5 };
 const char* to_string(MemType);   // "available", "reserved", "ACPI data", "ACPI NVS", "bad RAM"; unknown -> "reserved"
@@ -29,7 +29,7 @@ struct MemRegion {
     MemType type;      // the raw value; may be none of the enumerators
 };
 
-// Spec 3.6.6 "Modules": mod_end is one past the module's last byte, as GRUB
+// Spec 3.6, "Modules": mod_end is one past the module's last byte, as GRUB
 // fills it in (end == start is an empty module).
 struct Module {
     HostPhys start;
@@ -54,8 +54,9 @@ struct BootInfo {
     size_t rsdp_new_len{0};
 };
 
-// reserved_not_zero is never returned: spec 3.6.1 says the reserved field
-// "must be ignored by OS image". It stays in the enum so the names line up.
+// reserved_not_zero is never returned: spec 3.6, "Basic tags structure",
+// says the reserved field "must be ignored by OS image". It stays in the
+// enum so the names line up.
 enum class ParseError {
     none, null_info, misaligned, too_small, total_size_exceeds_available, reserved_not_zero, tag_too_small,
     tag_overflows, missing_end_tag, string_not_terminated, bad_module_range, too_many_modules,

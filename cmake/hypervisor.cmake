@@ -20,6 +20,27 @@ set(MENHIR_KERNEL_SOURCES
   arch/x86/power.cpp
   arch/x86/platform.cpp
   arch/x86/vmx/vmx.cpp
+  arch/x86/vmx/vmcs.cpp
+  arch/x86/vmx/world_switch.S
+  kernel/sched/scheduler.cpp
+  vmm/domain.cpp
+  vmm/domain_builder.cpp
+  vmm/domain_dump.cpp
+  vmm/guest_memory.cpp
+  vmm/exit/dispatch.cpp
+  vmm/exit/guest_state.cpp
+  vmm/exit/cpuid.cpp
+  vmm/exit/io.cpp
+  vmm/exit/msr.cpp
+  vmm/exit/cr.cpp
+  vmm/exit/misc.cpp
+  vmm/hypercall/dispatch.cpp
+  vmm/hypercall/console_io.cpp
+  vmm/hypercall/xen_version.cpp
+  vmm/hypercall/sched_op.cpp
+  vmm/hypercall/memory_op.cpp
+  vmm/hypercall/hvm_op.cpp
+  vmm/hypercall/vcpu_op.cpp
   drivers/uart16550.cpp
   kernel/main.cpp
   kernel/console.cpp

@@ -9,6 +9,10 @@ set(MENHIR_PURE_SOURCES
   kernel/mm/heap.cpp
   arch/x86/acpi/acpi.cpp
   arch/x86/vmx/vmx_caps.cpp
+  kernel/sched/credit.cpp
+  vmm/cpuid_policy.cpp
+  vmm/elf_image.cpp
+  vmm/pvh_start_info.cpp
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 

@@ -9,12 +9,15 @@
 #include "arch/x86/pit.hpp"
 #include "arch/x86/platform.hpp"
 #include "arch/x86/smp.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
 #include "arch/x86/vmx/vmx.hpp"
 #include "boot/multiboot2.hpp"
 #include "kernel/cmdline.hpp"
 #include "kernel/console.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/sched/scheduler.hpp"
+#include "vmm/domain_builder.hpp"
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
@@ -77,6 +80,8 @@ void report_vmx(uint32_t online)
     info("VMX on %u/%u CPUs", on, online);
 }
 
+volatile bool guests_go = false;   // set once the scheduler and the boot domains exist
+
 void enable_vmx_here()
 {
     PerCpu& c = this_cpu();
@@ -85,12 +90,23 @@ void enable_vmx_here()
     c.vmx_done = true;
 }
 
-void check_guest_features()
+// Application processors: VMX on, then run guests once the BSP says so.
+void ap_work()
+{
+    enable_vmx_here();
+    while (!guests_go) cpu::pause();
+    if (this_cpu().vmx_on) scheduler::run();
+}
+
+bool check_guest_features()
 {
     const auto& caps = vmx::read_capabilities();
     vmx::describe(caps, [](void*, const char* line) { info("VMX: %s", line); }, nullptr);
-    if (const char* missing = vmx::missing_guest_feature(caps))
+    if (const char* missing = vmx::missing_guest_feature(caps)) {
         info("cannot run guests: this CPU lacks %s", missing);
+        return false;
+    }
+    return vmx::init_controls();
 }
 
 [[noreturn]] void idle()
@@ -155,12 +171,18 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_phys)
         cpu::halt_forever();
     }
 
-    const uint32_t online = smp::start_aps(options.maxcpus, enable_vmx_here);
+    const uint32_t online = smp::start_aps(options.maxcpus, ap_work);
     enable_vmx_here();
     report_vmx(online);
-    check_guest_features();
+    const bool guests = bsp->vmx_on && check_guest_features();
 
+    if (guests) {
+        scheduler::init(online);
+        builder::start_boot_domains(boot_info, options.dom0_mem);
+    }
     info("*** Serial input to DOM0 (type 'CTRL-a' three times to switch input)");
+    guests_go = true;
+    if (guests) scheduler::run();
     idle();
 }
 

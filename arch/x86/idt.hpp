@@ -18,7 +18,9 @@ inline constexpr uint8_t double_fault = 8;
 inline constexpr uint8_t machine_check = 18;
 inline constexpr uint8_t legacy_pic_base = 0x20;   // the 8259s are remapped here and masked
 inline constexpr uint8_t ioapic_base = 0x30;        // ISA IRQ n arrives as 0x30 + n
+inline constexpr uint8_t timer = 0xe0;              // local APIC timer (idle CPUs look for work)
 inline constexpr uint8_t stop_cpu = 0xf0;           // IPI: leave VMX and halt (power-off, reset)
+inline constexpr uint8_t reschedule = 0xf1;         // IPI: pick the next vCPU again
 inline constexpr uint8_t spurious = 0xff;
 } // namespace vector
 

@@ -99,6 +99,13 @@ void send_fixed(uint32_t apic_id, uint8_t vec) { send_icr(apic_id, delivery_fixe
 void send_fixed_all_but_self(uint8_t vec) { send_icr(0, icr_all_but_self | delivery_fixed | icr_assert | vec); }
 void send_nmi_all_but_self() { send_icr(0, icr_all_but_self | delivery_nmi | icr_assert); }
 
+void arm_oneshot(uint32_t ticks)
+{
+    write(timer_divide, 0xb);
+    write(lvt_timer, vector::timer);   // one-shot mode, unmasked
+    write(timer_initial, ticks ? ticks : 1);
+}
+
 uint32_t calibrate_timer()
 {
     write(timer_divide, 0xb);   // divide by 1

@@ -21,3 +21,8 @@ void send_nmi_all_but_self();
 // Timer ticks per millisecond with divide-by-1, measured against the PIT.
 [[nodiscard]] uint32_t calibrate_timer();
 } // namespace menhir::lapic
+
+namespace menhir::lapic {
+// One-shot timer interrupt on vector::timer after `ticks` timer ticks (divide-by-1).
+void arm_oneshot(uint32_t ticks);
+} // namespace menhir::lapic

@@ -5,6 +5,7 @@
 #include "kernel/debug_keys.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/panic.hpp"
+#include "vmm/domain.hpp"
 
 namespace menhir {
 namespace {
@@ -24,8 +25,12 @@ void dump_cpus(char)
     info("'c' pressed -> dumping per-CPU state");
     for (uint32_t i = 0; i < cpu_count; ++i) {
         const PerCpu& c = *cpus[i];
-        info("CPU%u: APIC id %u, VMX %s, current %s", c.index, c.apic_id, c.vmx_on ? "on" : "off",
-             c.stopped ? "stopped" : c.current);
+        if (c.stopped || !c.current)
+            info("CPU%u: APIC id %u, VMX %s, current %s", c.index, c.apic_id, c.vmx_on ? "on" : "off",
+                 c.stopped ? "stopped" : "idle");
+        else
+            info("CPU%u: APIC id %u, VMX %s, current d%uv%u", c.index, c.apic_id, c.vmx_on ? "on" : "off",
+                 c.current->domain->id, c.current->id);
     }
 }
 
@@ -46,7 +51,6 @@ PerCpu* create(uint32_t index, uint32_t apic_id)
     c->self = c;
     c->index = index;
     c->apic_id = apic_id;
-    c->current = "idle";
     c->stack_top = new_stack(stack_size);
     c->tss.ist[gdt::ist_double_fault - 1] = new_stack(ist_stack_size);
     c->tss.ist[gdt::ist_nmi - 1] = new_stack(ist_stack_size);
@@ -59,6 +63,11 @@ PerCpu* create(uint32_t index, uint32_t apic_id)
 
 void activate(PerCpu& c)
 {
+    // SSE state is saved with FXSAVE/XSAVE when vCPUs change; the
+    // hypervisor itself never uses it (SDM Vol 3A 2.5, CR4 bits 9, 10, 18).
+    uint64_t cr4 = cpu::read_cr4() | (1u << 9) | (1u << 10);
+    if ((cpu::cpuid(1).ecx >> 26) & 1) cr4 |= 1u << 18;
+    cpu::write_cr4(cr4);
     gdt::load(c.gdt, &c.tss);
     idt::load();
     cpu::wrmsr(cpu::msr::gs_base, reinterpret_cast<uint64_t>(&c));

@@ -8,20 +8,30 @@ namespace menhir {
 
 inline constexpr uint32_t max_cpus = 64;
 
+struct Vcpu;
+struct VcpuContext;
+
+// The first three fields are read by assembly (world_switch.S) at fixed offsets.
 struct PerCpu {
-    PerCpu* self;                 // must stay first: this_cpu() reads gs:0
+    PerCpu* self;                 // gs:0, this_cpu() reads it
+    uint64_t stack_top;           // gs:8, the stack exit handling runs on
+    VcpuContext* current_ctx;     // gs:16, the registers of the vCPU loaded here
+    Vcpu* current;                // the vCPU loaded here, nullptr when idle
+    volatile bool resched;        // pick again before resuming a guest
+    uint64_t slice_start_ns;
     uint32_t index;
     uint32_t apic_id;
     volatile bool online;
     volatile bool vmx_done;       // VMX bring-up finished (successfully or not)
     volatile bool vmx_on;
     volatile bool stopped;
-    const char* current;          // what runs there now ("idle" until guests exist)
-    uint64_t stack_top;
     HostPhys vmxon_region;
     alignas(16) uint64_t gdt[gdt::entries];
     Tss tss;
 };
+
+static_assert(__builtin_offsetof(PerCpu, stack_top) == 8);
+static_assert(__builtin_offsetof(PerCpu, current_ctx) == 16);
 
 namespace percpu {
 inline constexpr size_t stack_size = 16 * 1024;

@@ -1,6 +1,6 @@
 // The C memory primitives the compiler may call on its own, even in
 // freestanding code (GCC requires memcpy, memmove, memset and memcmp), plus
-// strlen for __builtin_strlen. -mgeneral-regs-only rules out SSE versions.
+// the string functions the __builtin_ forms fall back to. -mgeneral-regs-only rules out SSE versions.
 #include <cstddef>
 #include <cstdint>
 
@@ -43,6 +43,24 @@ size_t strlen(const char* s)
     size_t n = 0;
     while (s[n]) ++n;
     return n;
+}
+
+int strncmp(const char* a, const char* b, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+        if (x != y) return x < y ? -1 : 1;
+        if (!x) return 0;
+    }
+    return 0;
+}
+
+char* strchr(const char* s, int c)
+{
+    for (;; ++s) {
+        if (*s == static_cast<char>(c)) return const_cast<char*>(s);
+        if (!*s) return nullptr;
+    }
 }
 
 } // extern "C"

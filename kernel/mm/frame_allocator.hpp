@@ -42,7 +42,8 @@ public:
     // Frees [base, base + count frames). Refuses (returns false, changes
     // nothing) if base is not page aligned, count is 0, or any frame in the
     // run is not usable or not allocated: a double free never corrupts the
-    // counters.
+    // counters. Frames taken by reserve() count as allocated, so boot-time
+    // reservations (modules, early tables) can be handed back later.
     [[nodiscard]] bool free(HostPhys base, size_t count = 1);
 
     [[nodiscard]] bool is_free(HostPhys frame) const;

@@ -112,10 +112,10 @@ TEST_CASE("format: %b binary", "[format]")
     CHECK(mine("%.0b", 0u) == "");
     CHECK(mine("%llb", ULLONG_MAX) == std::string(64, '1'));
     CHECK(mine("%hhb", 0x1ffu) == "11111111");
-    // glibc 2.35 and later implement C23 %b: check we agree where present.
-    if (libc("%b", 5u) == "101") {
-        SAME("%b|%#b|%08b|%-8b|%#10b|%.6b", 6u, 6u, 6u, 6u, 6u, 6u);
-    }
+    // What glibc 2.35+ prints for C23 %b (not compared live: ASan's printf
+    // interceptor does not know %b).
+    CHECK(mine("%b|%#b|%08b|%-8b|%#10b|%.6b|%#.6b", 6u, 6u, 6u, 6u, 6u, 6u, 6u) ==
+          "110|0b110|00000110|110     |     0b110|000110|0b000110");
 }
 
 TEST_CASE("format: %c", "[format]")
@@ -176,18 +176,25 @@ TEST_CASE("format: '*' width and precision", "[format]")
 
 TEST_CASE("format: oversized widths are clamped", "[format]")
 {
+    // Through vformat: GCC rightly refuses these formats at compile time
+    // when it can see them.
+    auto into = [](char* buf, size_t size, const char* fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t n = vformat(buf, size, fmt, ap);
+        va_end(ap);
+        return n;
+    };
+    const auto max = static_cast<size_t>(menhir::format_max_field);
     char buf[16];
-    size_t n = format(buf, sizeof buf, "%*d", INT_MAX, 1);
-    CHECK(n == static_cast<size_t>(menhir::format_max_field));
-    n = format(buf, sizeof buf, "%*d", INT_MIN, 1);   // INT_MIN cannot be negated as an int
-    CHECK(n == static_cast<size_t>(menhir::format_max_field));
+    CHECK(into(buf, sizeof buf, "%*d", INT_MAX, 1) == max);
+    CHECK(into(buf, sizeof buf, "%*d", INT_MIN, 1) == max);   // INT_MIN cannot be negated as an int
     CHECK(buf[0] == '1');
-    n = format(buf, sizeof buf, "%999999999999999999999d", 1);   // no int overflow while parsing
-    CHECK(n == static_cast<size_t>(menhir::format_max_field));
-    n = format(buf, sizeof buf, "%.99999999999d", 1);
-    CHECK(n == static_cast<size_t>(menhir::format_max_field));
-    n = format(buf, sizeof buf, "%.*d", INT_MAX, 1);
-    CHECK(n == static_cast<size_t>(menhir::format_max_field));
+    CHECK(into(buf, sizeof buf, "%999999999999999999999d", 1) == max);   // no int overflow while parsing
+    CHECK(into(buf, sizeof buf, "%.99999999999d", 1) == max);
+    CHECK(into(buf, sizeof buf, "%.*d", INT_MAX, 1) == max);
+    CHECK(into(buf, sizeof buf, "%4096d", 1) == max);
+    CHECK(into(buf, sizeof buf, "%4095d", 1) == max - 1);
 }
 
 TEST_CASE("format: unknown and incomplete conversions are copied", "[format]")
@@ -230,7 +237,7 @@ TEST_CASE("format: truncation and the return value", "[format]")
     CHECK(std::string(buf) == "1234567");
 
     CHECK(format(buf, sizeof buf, "%08x", 0xabu) == 8);
-    CHECK(std::string(buf) == "0000000");
+    CHECK(std::string(buf) == "000000a");
 }
 
 TEST_CASE("format: nullptr format", "[format]")

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <random>
 #include <set>
 #include <vector>
@@ -38,7 +39,7 @@ TEST_CASE("frame allocator: bitmap size covers every frame, both maps, in whole 
     CHECK(FrameAllocator::bitmap_bytes(HostPhys{64 * page_size}) == 16);
     CHECK(FrameAllocator::bitmap_bytes(HostPhys{64 * page_size + 1}) == 32);
     CHECK(FrameAllocator::bitmap_bytes(HostPhys{4 * GiB}) == 2 * (4 * GiB / page_size / 8));
-    for (uint64_t m : {1ull, 4095ull, 4096ull, 12345678ull, 3 * GiB + 5})
+    for (uint64_t m : std::initializer_list<uint64_t>{1, 4095, 4096, 12345678, 3 * GiB + 5})
         CHECK(FrameAllocator::bitmap_bytes(HostPhys{m}) % 8 == 0);
 }
 

@@ -147,10 +147,13 @@ mb2::BootInfo& info_out()
     return out;
 }
 
+// The parsed BootInfo points into the structure, so the last one is kept
+// alive until the next parse.
 ParseError parse(const std::vector<uint8_t>& bytes, size_t available = SIZE_MAX)
 {
-    Blob blob{bytes, available};
-    return mb2::parse(blob.data(), blob.available, info_out());
+    static std::unique_ptr<Blob> last;
+    last = std::make_unique<Blob>(bytes, available);
+    return mb2::parse(last->data(), last->available, info_out());
 }
 
 void require_empty(const mb2::BootInfo& b)
@@ -314,7 +317,7 @@ TEST_CASE("mb2: a structure laid out as GRUB 2 on BIOS does", "[multiboot2]")
     CHECK(inside(b.rsdp_old, b.rsdp_old_len));
     CHECK(inside(b.rsdp_new, b.rsdp_new_len));
 
-    SECTION("a reserved field that is not zero is ignored, as spec 3.6.1 says")
+    SECTION("a reserved field that is not zero is ignored, as spec 3.6 (Basic tags structure) says")
     {
         auto copy = bytes;
         copy[4] = 0xff;

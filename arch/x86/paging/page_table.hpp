@@ -71,6 +71,15 @@ inline constexpr uint64_t entries_per_table = 512;
 }
 
 // Ordinary IA-32e paging entries, SDM Vol 3A 4.5, Tables 4-14 to 4-20.
+//
+// A Format gives the walker: Input (the address type translated) and Flags;
+// max_phys; leaf_allowed(level); valid_input(addr) and valid_range(first,
+// last); is_present(e) and is_leaf(e, level); table_address(e) and
+// leaf_address(e, level); table_entry(table, leaf_flags),
+// widen_table(e, leaf_flags) and leaf_entry(pa, flags, level); leaf_flags(e)
+// and restrict_by(flags, upper_entry). An EPT format (SDM Vol 3C 29.3)
+// would use GuestPhys as Input, R/W/X bits 2:0 for presence and rights,
+// the memory type in bits 5:3, ignore-PAT in bit 6 and bit 7 for large pages.
 struct X86Format {
     using Input = HostVirt;
     using Flags = paging::Flags;

@@ -112,4 +112,19 @@ void disable_this_cpu()
     cpu::write_cr4(cpu::read_cr4() & ~cpu::cr4_vmxe);
 }
 
+void invept_single(uint64_t eptp)
+{
+    struct { uint64_t eptp, reserved; } desc{eptp, 0};
+    const uint64_t type = caps.invept_single ? 1 : 2;   // single-context, else all-context (SDM Vol 3C 31.3)
+    asm volatile("invept %0, %1" :: "m"(desc), "r"(type) : "cc", "memory");
+}
+
+void invvpid_single(uint16_t vpid)
+{
+    if (!caps.invvpid) return;
+    struct { uint64_t vpid, address; } desc{vpid, 0};
+    const uint64_t type = caps.invvpid_single ? 1 : 2;
+    asm volatile("invvpid %0, %1" :: "m"(desc), "r"(type) : "cc", "memory");
+}
+
 } // namespace menhir::vmx

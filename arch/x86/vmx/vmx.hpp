@@ -15,3 +15,10 @@ const Capabilities& read_capabilities();
 [[nodiscard]] EnableResult enable_this_cpu(PerCpu& cpu);
 void disable_this_cpu();   // VMXOFF if on; safe to call anywhere
 } // namespace menhir::vmx
+
+namespace menhir::vmx {
+// Drops cached EPT / VPID translations (falls back to all-context when the
+// single-context kind is missing).
+void invept_single(uint64_t eptp);
+void invvpid_single(uint16_t vpid);
+} // namespace menhir::vmx

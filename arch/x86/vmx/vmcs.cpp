@@ -1,0 +1,223 @@
+#include "arch/x86/vmx/vmcs.hpp"
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/gdt.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/vmx/vmx.hpp"
+#include "kernel/console.hpp"
+#include "kernel/mm/memory.hpp"
+
+extern "C" char vmx_exit_landing[];
+
+namespace menhir::vmx {
+namespace {
+
+struct Controls { uint32_t pin, proc, proc2, exit, entry; };
+Controls controls;
+HostPhys msr_bitmap;
+
+// What Menhir asks of the CPU. Required bits missing = no guests; optional
+// ones are used when present.
+struct Want { const char* name; ControlMsr msr; uint32_t required; uint32_t optional; uint32_t* out; };
+
+constexpr uint32_t pin_required = pin_external_interrupt | pin_nmi | pin_preemption_timer;
+constexpr uint32_t proc_required = proc_hlt | proc_unconditional_io | proc_msr_bitmaps | proc_activate_secondary;
+constexpr uint32_t proc_optional = proc_mwait | proc_monitor;
+constexpr uint32_t proc2_required = proc2_ept | proc2_unrestricted;
+constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | proc2_wbinvd | proc2_xsaves;
+constexpr uint32_t exit_required = exit_host_64bit | exit_save_efer | exit_load_efer | exit_save_pat |
+                                   exit_load_pat | exit_save_preemption_timer;
+constexpr uint32_t entry_required = entry_load_efer | entry_load_pat;
+
+// MSRs the guest reads and writes without exits (SDM Vol 3C 25.6.9 layout:
+// read-low, read-high, write-low, write-high, 1 KiB each).
+constexpr uint32_t passthrough_msrs[] = {
+    0x174, 0x175, 0x176,                          // SYSENTER_CS/ESP/EIP: guest-state fields
+    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, // STAR, LSTAR, CSTAR, SFMASK: switched lazily
+    0xc0000100, 0xc0000101, 0xc0000102,           // FS/GS base: guest-state fields; KERNEL_GS_BASE: lazy
+    0xc0000103,                                   // TSC_AUX: lazy
+};
+
+void allow(uint8_t* bitmap, uint32_t msr, bool reads, bool writes)
+{
+    const uint32_t base = msr >= 0xc0000000 ? 1024 : 0;
+    const uint32_t bit = msr & 0x1fff;
+    if (reads) bitmap[base + bit / 8] &= static_cast<uint8_t>(~(1u << (bit % 8)));
+    if (writes) bitmap[2048 + base + bit / 8] &= static_cast<uint8_t>(~(1u << (bit % 8)));
+}
+
+constexpr uint32_t ar_code32 = 0xc09b, ar_data32 = 0xc093, ar_tss32_busy = 0x8b, ar_unusable = 0x10000;
+constexpr uint64_t cr0_pe = 1u << 0, cr0_et = 1u << 4, cr0_ne = 1u << 5, cr0_pg = 1u << 31;
+constexpr uint64_t default_pat = 0x0007040600070406ull;   // the power-on PAT (SDM Vol 3A 12.12.4)
+
+} // namespace
+
+uint64_t guest_cr0_mask() { return cr0_pg | cr0_ne; }
+
+bool init_controls()
+{
+    const Capabilities& c = capabilities();
+    Want wants[] = {
+        {"pin-based", c.pin, pin_required, 0, &controls.pin},
+        {"primary processor-based", c.proc, proc_required, proc_optional, &controls.proc},
+        {"secondary processor-based", c.proc2, proc2_required, proc2_optional, &controls.proc2},
+        {"VM-exit", c.exit, exit_required, 0, &controls.exit},
+        {"VM-entry", c.entry, entry_required, 0, &controls.entry},
+    };
+    bool ok = true;
+    for (auto& w : wants) {
+        const Adjusted a = adjust(w.msr, w.required | w.optional);
+        *w.out = a.value;
+        if (a.missing & w.required) {
+            info("cannot run guests: %s controls lack 0x%08x", w.name, a.missing & w.required);
+            ok = false;
+        }
+    }
+    if (!c.vpid || !c.invvpid) controls.proc2 &= ~proc2_vpid;
+
+    auto frame = memory::alloc_frames(1);
+    if (!frame) return false;
+    msr_bitmap = *frame;
+    auto* bitmap = phys_to_virt<uint8_t>(msr_bitmap);
+    __builtin_memset(bitmap, 0xff, msr_bitmap_bytes);
+    for (uint32_t m : passthrough_msrs) allow(bitmap, m, true, true);
+    allow(bitmap, 0x10, true, false);   // IA32_TSC reads: the same as RDTSC
+    return ok;
+}
+
+void write_host_state()
+{
+    PerCpu& c = this_cpu();
+    write(Field::host_cr0, cpu::read_cr0());
+    write(Field::host_cr3, cpu::read_cr3());
+    write(Field::host_cr4, cpu::read_cr4());
+    write(Field::host_cs_selector, gdt::kernel_code);
+    write(Field::host_ss_selector, gdt::kernel_data);
+    write(Field::host_ds_selector, gdt::kernel_data);
+    write(Field::host_es_selector, gdt::kernel_data);
+    write(Field::host_fs_selector, 0);
+    write(Field::host_gs_selector, 0);
+    write(Field::host_tr_selector, gdt::tss);
+    write(Field::host_fs_base, 0);
+    write(Field::host_gs_base, reinterpret_cast<uint64_t>(&c));
+    write(Field::host_tr_base, reinterpret_cast<uint64_t>(&c.tss));
+    write(Field::host_gdtr_base, reinterpret_cast<uint64_t>(c.gdt));
+    struct [[gnu::packed]] { uint16_t limit; uint64_t base; } idtr{};
+    asm volatile("sidt %0" : "=m"(idtr));
+    write(Field::host_idtr_base, idtr.base);
+    write(Field::host_sysenter_cs, 0);
+    write(Field::host_sysenter_esp, 0);
+    write(Field::host_sysenter_eip, 0);
+    write(Field::host_efer, cpu::rdmsr(cpu::msr::efer));
+    write(Field::host_pat, cpu::rdmsr(0x277));
+    write(Field::host_rip, reinterpret_cast<uint64_t>(vmx_exit_landing));
+}
+
+void setup(const PvhStart& s)
+{
+    write(Field::pin_controls, controls.pin);
+    write(Field::proc_controls, controls.proc);
+    write(Field::proc2_controls, controls.proc2);
+    write(Field::exit_controls, controls.exit);
+    write(Field::entry_controls, controls.entry);
+    write(Field::exception_bitmap, 0);            // guests handle their own exceptions
+    write(Field::page_fault_error_mask, 0);
+    write(Field::page_fault_error_match, 0);
+    write(Field::cr3_target_count, 0);
+    write(Field::exit_msr_store_count, 0);
+    write(Field::exit_msr_load_count, 0);
+    write(Field::entry_msr_load_count, 0);
+    write(Field::entry_interruption_info, 0);
+    write(Field::msr_bitmap, msr_bitmap.value());
+    write(Field::ept_pointer, s.eptp);
+    write(Field::tsc_offset, 0);
+    if (controls.proc2 & proc2_vpid) write(Field::vpid, s.vpid);
+    write(Field::vmcs_link_pointer, ~0ull);
+
+    // CR0.PG and CR0.NE belong to Menhir: PG so that EFER.LMA and the
+    // "IA-32e mode guest" entry control stay in step, NE because VMX needs it
+    // set while the guest may want it clear. CR4.VMXE is hidden likewise.
+    write(Field::cr0_guest_host_mask, guest_cr0_mask());
+    write(Field::cr0_read_shadow, cr0_pe | cr0_et);
+    write(Field::guest_cr0, cr0_pe | cr0_et | cr0_ne);
+    write(Field::cr4_guest_host_mask, cpu::cr4_vmxe);
+    write(Field::cr4_read_shadow, 0);
+    write(Field::guest_cr4, cpu::cr4_vmxe);
+    write(Field::guest_cr3, 0);
+
+    // Xen's PVH entry state: 32-bit protected mode, paging off, flat 4 GiB
+    // segments, %ebx = start info (the vCPU's register file has it).
+    const Field selectors[] = {Field::guest_es_selector, Field::guest_ss_selector, Field::guest_ds_selector,
+                               Field::guest_fs_selector, Field::guest_gs_selector};
+    const Field limits[] = {Field::guest_es_limit, Field::guest_ss_limit, Field::guest_ds_limit,
+                            Field::guest_fs_limit, Field::guest_gs_limit};
+    const Field access[] = {Field::guest_es_access, Field::guest_ss_access, Field::guest_ds_access,
+                            Field::guest_fs_access, Field::guest_gs_access};
+    const Field bases[] = {Field::guest_es_base, Field::guest_ss_base, Field::guest_ds_base,
+                           Field::guest_fs_base, Field::guest_gs_base};
+    for (int i = 0; i < 5; ++i) {
+        write(selectors[i], 0x10);
+        write(limits[i], 0xffffffff);
+        write(access[i], ar_data32);
+        write(bases[i], 0);
+    }
+    write(Field::guest_cs_selector, 0x08);
+    write(Field::guest_cs_limit, 0xffffffff);
+    write(Field::guest_cs_access, ar_code32);
+    write(Field::guest_cs_base, 0);
+    write(Field::guest_tr_selector, 0);
+    write(Field::guest_tr_limit, 0x67);
+    write(Field::guest_tr_access, ar_tss32_busy);
+    write(Field::guest_tr_base, 0);
+    write(Field::guest_ldtr_selector, 0);
+    write(Field::guest_ldtr_limit, 0);
+    write(Field::guest_ldtr_access, ar_unusable);
+    write(Field::guest_ldtr_base, 0);
+    write(Field::guest_gdtr_base, 0);
+    write(Field::guest_gdtr_limit, 0);
+    write(Field::guest_idtr_base, 0);
+    write(Field::guest_idtr_limit, 0);
+
+    write(Field::guest_rip, s.entry);
+    write(Field::guest_rsp, 0);
+    write(Field::guest_rflags, 0x2);
+    write(Field::guest_dr7, 0x400);
+    write(Field::guest_debugctl, 0);
+    write(Field::guest_efer, 0);
+    write(Field::guest_pat, default_pat);
+    write(Field::guest_sysenter_cs, 0);
+    write(Field::guest_sysenter_esp, 0);
+    write(Field::guest_sysenter_eip, 0);
+    write(Field::guest_interruptibility, 0);
+    write(Field::guest_activity_state, 0);
+    write(Field::guest_pending_debug, 0);
+    write(Field::preemption_timer_value, 0);
+
+    write(Field::host_rsp, s.host_rsp);
+    write_host_state();
+}
+
+const char* to_string(ExitReason r)
+{
+    switch (r) {
+    case ExitReason::exception_or_nmi: return "exception";
+    case ExitReason::external_interrupt: return "external interrupt";
+    case ExitReason::triple_fault: return "triple fault";
+    case ExitReason::cpuid: return "CPUID";
+    case ExitReason::hlt: return "HLT";
+    case ExitReason::vmcall: return "VMCALL";
+    case ExitReason::cr_access: return "CR access";
+    case ExitReason::io_instruction: return "I/O instruction";
+    case ExitReason::rdmsr: return "RDMSR";
+    case ExitReason::wrmsr: return "WRMSR";
+    case ExitReason::invalid_guest_state: return "VM entry with invalid guest state";
+    case ExitReason::msr_loading: return "VM entry MSR loading";
+    case ExitReason::machine_check: return "machine check";
+    case ExitReason::ept_violation: return "EPT violation";
+    case ExitReason::ept_misconfig: return "EPT misconfiguration";
+    case ExitReason::preemption_timer: return "preemption timer";
+    case ExitReason::xsetbv: return "XSETBV";
+    default: return "exit";
+    }
+}
+
+} // namespace menhir::vmx

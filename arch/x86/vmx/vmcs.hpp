@@ -1,0 +1,59 @@
+// VMREAD/VMWRITE/VMPTRLD/VMCLEAR, and the VMCS of a vCPU: host state, the
+// execution controls Menhir wants (adjusted to what the CPU allows) and the
+// initial guest state of a PVH vCPU.
+#pragma once
+#include "arch/x86/vmx/vmcs_fields.hpp"
+#include "kernel/lib/types.hpp"
+#include <cstdint>
+
+namespace menhir::vmx {
+
+inline uint64_t read(Field f)
+{
+    uint64_t v;
+    asm volatile("vmread %1, %0" : "=r"(v) : "r"(static_cast<uint64_t>(f)) : "cc");
+    return v;
+}
+
+inline void write(Field f, uint64_t v)
+{
+    asm volatile("vmwrite %1, %0" :: "r"(static_cast<uint64_t>(f)), "rm"(v) : "cc", "memory");
+}
+
+// True on success (CF and ZF clear, SDM Vol 3C 31.2).
+[[nodiscard]] inline bool vmptrld(HostPhys vmcs)
+{
+    uint64_t p = vmcs.value();
+    bool failed;
+    asm volatile("vmptrld %1; setbe %0" : "=q"(failed) : "m"(p) : "cc", "memory");
+    return !failed;
+}
+
+[[nodiscard]] inline bool vmclear(HostPhys vmcs)
+{
+    uint64_t p = vmcs.value();
+    bool failed;
+    asm volatile("vmclear %1; setbe %0" : "=q"(failed) : "m"(p) : "cc", "memory");
+    return !failed;
+}
+
+struct PvhStart {
+    uint32_t entry;              // 32-bit physical entry (XEN_ELFNOTE_PHYS32_ENTRY)
+    uint32_t start_info;         // %ebx
+    uint64_t eptp;
+    uint16_t vpid;
+    uint64_t host_rsp;           // where the exit stub saves the guest registers
+};
+
+// Computes and checks the controls once (BSP, after VMX is on).
+[[nodiscard]] bool init_controls();
+// Fills the current VMCS (after VMCLEAR + VMPTRLD) for a fresh PVH vCPU.
+void setup(const PvhStart& start);
+// Host state that differs per CPU (TR, GDTR, GS...): after a vCPU moves.
+void write_host_state();
+
+// The CR0 bits whose guest writes exit (see setup()).
+[[nodiscard]] uint64_t guest_cr0_mask();
+inline constexpr uint64_t msr_bitmap_bytes = 4096;
+
+} // namespace menhir::vmx

@@ -1,0 +1,94 @@
+# The PVH guest kernels: test guests (tests/guests/), the benchmark guest
+# (bench/guest/) and dom0 (dom0/). All are built from one small runtime,
+# tests/guests/lib/, written only against Xen's public guest ABI.
+#
+# Outputs (when MENHIR_OUTPUT_DIR is set):
+#   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
+#   ${MENHIR_OUTPUT_DIR}/dom0.elf
+# Every image loads at guest-physical 1 MiB (tests/guests/guest.ld) and
+# enters through the Xen PHYS32_ENTRY ELF note.
+
+set(MENHIR_GUEST_DIR ${CMAKE_SOURCE_DIR}/tests/guests)
+set(MENHIR_GUEST_LD ${MENHIR_GUEST_DIR}/guest.ld)
+
+set(MENHIR_GUEST_CXX_FLAGS
+  -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit
+  -nostdlib -mno-red-zone -mgeneral-regs-only -fno-pic -fno-pie -fno-stack-protector
+  -fno-asynchronous-unwind-tables -fno-unwind-tables -g -O2)
+
+set(MENHIR_GUEST_LINK_FLAGS
+  -nostdlib -static -no-pie -Wl,-T,${MENHIR_GUEST_LD} -Wl,-z,max-page-size=0x1000
+  -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)
+
+set(MENHIR_GUEST_RUNTIME_SOURCES
+  ${MENHIR_GUEST_DIR}/lib/pvh_entry.S
+  ${MENHIR_GUEST_DIR}/lib/isr.S
+  ${MENHIR_GUEST_DIR}/lib/runtime.cpp
+  ${MENHIR_GUEST_DIR}/lib/hypercall.cpp
+  ${MENHIR_GUEST_DIR}/lib/print.cpp
+  ${MENHIR_GUEST_DIR}/lib/string.cpp)
+
+# BITS is 64 (long mode, the default) or 32 (stays in protected mode).
+function(menhir_guest_flags target bits)
+  if(bits EQUAL 32)
+    set(mode -m32 -march=i686)
+  else()
+    set(mode -m64)
+  endif()
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:${mode} ${MENHIR_GUEST_CXX_FLAGS} ${MENHIR_WARNINGS}>
+    $<$<COMPILE_LANGUAGE:ASM>:${mode} -ffreestanding -fno-pic>)
+  target_compile_definitions(${target} PRIVATE MENHIR_GUEST=1)
+endfunction()
+
+# The runtime, once per mode, as object libraries so every object (the ELF
+# note and entry included) goes into each guest.
+foreach(bits 64 32)
+  add_library(menhir_guest_rt${bits} OBJECT ${MENHIR_GUEST_RUNTIME_SOURCES})
+  menhir_guest_flags(menhir_guest_rt${bits} ${bits})
+endforeach()
+
+# menhir_add_guest(NAME BITS OUTPUT_PATH SOURCES...)
+function(menhir_add_guest name bits output)
+  set(target guest_${name})
+  add_executable(${target} ${ARGN})
+  menhir_guest_flags(${target} ${bits})
+  target_link_libraries(${target} PRIVATE menhir_guest_rt${bits})
+  set_target_properties(${target} PROPERTIES
+    OUTPUT_NAME ${name}
+    SUFFIX .elf
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/guests
+    LINK_DEPENDS ${MENHIR_GUEST_LD})
+  if(bits EQUAL 32)
+    # Link as i386, then relabel the ELF32 file as x86-64 (EM_X86_64) with
+    # objcopy: the PVH loader sees an ELFCLASS32 image for the x86-64 machine.
+    target_link_options(${target} PRIVATE -m32 ${MENHIR_GUEST_LINK_FLAGS} -Wl,-m,elf_i386)
+    set_target_properties(${target} PROPERTIES SUFFIX .i386.elf)
+    set(built ${CMAKE_BINARY_DIR}/guests/${name}.elf)
+    add_custom_command(TARGET ${target} POST_BUILD
+      COMMAND ${CMAKE_OBJCOPY} -O elf32-x86-64 $<TARGET_FILE:${target}> ${built}
+      VERBATIM)
+  else()
+    target_link_options(${target} PRIVATE ${MENHIR_GUEST_LINK_FLAGS})
+    target_link_libraries(${target} PRIVATE gcc)
+    set(built $<TARGET_FILE:${target}>)
+  endif()
+  if(MENHIR_OUTPUT_DIR)
+    get_filename_component(outdir ${output} DIRECTORY)
+    add_custom_command(TARGET ${target} POST_BUILD
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
+      COMMAND ${CMAKE_COMMAND} -E copy ${built} ${output}
+      VERBATIM)
+  endif()
+endfunction()
+
+set(MENHIR_GUESTS_OUT ${MENHIR_OUTPUT_DIR}/guests)
+menhir_add_guest(hello   64 ${MENHIR_GUESTS_OUT}/hello.elf   ${MENHIR_GUEST_DIR}/hello/main.cpp)
+menhir_add_guest(spinner 64 ${MENHIR_GUESTS_OUT}/spinner.elf ${MENHIR_GUEST_DIR}/spinner/main.cpp)
+menhir_add_guest(wild    64 ${MENHIR_GUESTS_OUT}/wild.elf    ${MENHIR_GUEST_DIR}/wild/main.cpp)
+menhir_add_guest(tripler 64 ${MENHIR_GUESTS_OUT}/tripler.elf ${MENHIR_GUEST_DIR}/tripler/main.cpp)
+menhir_add_guest(badcall 64 ${MENHIR_GUESTS_OUT}/badcall.elf
+  ${MENHIR_GUEST_DIR}/badcall/main.cpp ${MENHIR_GUEST_DIR}/badcall/user.S)
+menhir_add_guest(pvh32   32 ${MENHIR_GUESTS_OUT}/pvh32.elf   ${MENHIR_GUEST_DIR}/pvh32/main.cpp)
+menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
+menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf    ${CMAKE_SOURCE_DIR}/dom0/main.cpp)

@@ -1,0 +1,17 @@
+// dom0, first form: a privileged PVH guest that announces itself and sleeps.
+// Later it grows into the toolstack (domain builder, xl shell, backends,
+// xenstored); it is built from the same guest runtime as the test guests.
+#include "../tests/guests/lib/hypercall.hpp"
+#include "../tests/guests/lib/print.hpp"
+#include "../tests/guests/lib/runtime.hpp"
+
+using namespace guest;
+
+extern "C" const char guest_name[] = "dom0";
+
+extern "C" void guest_main(const xen::hvm_start_info*) {
+    print("dom0: Menhir dom0 started\n");
+    print("dom0: cmdline \"%s\"\n", cmdline());
+    // Nothing to serve yet: block until an event, and block again.
+    for (;;) sched_block();
+}

@@ -1,0 +1,264 @@
+#include "kernel/sched/scheduler.hpp"
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/idt.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/pit.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
+#include "arch/x86/vmx/vmx.hpp"
+#include "kernel/console.hpp"
+#include "kernel/debug_keys.hpp"
+#include "kernel/lib/spinlock.hpp"
+#include "kernel/sched/credit.hpp"
+#include "kernel/mm/memory.hpp"
+#include "vmm/domain.hpp"
+
+extern "C" [[noreturn]] void vmx_resume_current();
+
+namespace menhir::scheduler {
+namespace {
+
+sched::Credit credit;
+Spinlock lock;
+uint32_t cpus = 1;
+uint32_t next_cpu = 0;
+uint32_t idle_poll_ticks = 0;
+
+void poke(int cpu)
+{
+    if (cpu < 0) return;
+    PerCpu* c = percpu::get(static_cast<uint32_t>(cpu));
+    if (!c) return;
+    c->resched = true;
+    if (c != &this_cpu()) lapic::send_fixed(c->apic_id, vector::reschedule);
+}
+
+uint64_t ns_to_tsc(uint64_t ns) { return ns * tsc::khz() / 1000000; }
+
+// SYSCALL MSRs and friends are the guest's while it runs (no exits for
+// them) and nobody else's: switch them only when the vCPU changes.
+constexpr uint32_t msr_star = 0xc0000081, msr_lstar = 0xc0000082, msr_cstar = 0xc0000083,
+                   msr_sfmask = 0xc0000084, msr_tsc_aux = 0xc0000103;
+
+void save_lazy(Vcpu& v)
+{
+    v.msrs = LazyMsrs{cpu::rdmsr(msr_star), cpu::rdmsr(msr_lstar), cpu::rdmsr(msr_cstar),
+                      cpu::rdmsr(msr_sfmask), cpu::rdmsr(cpu::msr::kernel_gs_base), cpu::rdmsr(msr_tsc_aux)};
+}
+
+void load_lazy(const Vcpu& v)
+{
+    cpu::wrmsr(msr_star, v.msrs.star);
+    cpu::wrmsr(msr_lstar, v.msrs.lstar);
+    cpu::wrmsr(msr_cstar, v.msrs.cstar);
+    cpu::wrmsr(msr_sfmask, v.msrs.sfmask);
+    cpu::wrmsr(cpu::msr::kernel_gs_base, v.msrs.kernel_gs_base);
+    cpu::wrmsr(msr_tsc_aux, v.msrs.tsc_aux);
+}
+
+// x87/SSE/AVX state: the hypervisor never touches it (-mgeneral-regs-only),
+// so it only changes hands when vCPUs do.
+bool has_xsave() { return cpu::read_cr4() & (1u << 18); }
+
+void save_fpu(Vcpu& v)
+{
+    void* area = phys_to_virt(v.fpu);
+    if (has_xsave())
+        asm volatile("xsave64 (%0)" :: "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
+    else
+        asm volatile("fxsave64 (%0)" :: "r"(area) : "memory");
+}
+
+void load_fpu(const Vcpu& v)
+{
+    const void* area = phys_to_virt(v.fpu);
+    if (has_xsave()) {
+        asm volatile("xsetbv" :: "c"(0), "a"(static_cast<uint32_t>(v.xcr0)), "d"(static_cast<uint32_t>(v.xcr0 >> 32)));
+        asm volatile("xrstor64 (%0)" :: "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
+    } else {
+        asm volatile("fxrstor64 (%0)" :: "r"(area) : "memory");
+    }
+}
+
+void unload(PerCpu& c, Vcpu& v)
+{
+    save_lazy(v);
+    save_fpu(v);
+    // VMCLEAR makes the VMCS launchable on any CPU (SDM Vol 3C 25.11.3).
+    (void)vmx::vmclear(v.vmcs);
+    v.ctx.launched = 0;
+    c.current = nullptr;
+    c.current_ctx = nullptr;
+    Domain& d = *v.domain;
+    --d.running_vcpus;
+    domains::reap(d);
+}
+
+void load(PerCpu& c, Vcpu& v)
+{
+    if (!vmx::vmptrld(v.vmcs)) {
+        domains::crash(*v.domain, "VMPTRLD failed");
+        return;
+    }
+    if (v.host_cpu != c.index) {
+        vmx::write_host_state();
+        v.host_cpu = c.index;
+    }
+    Domain& d = *v.domain;
+    // EPT and VPID translations of a dead domain may still be cached here
+    // under the same EPTP/VPID: flush once per domain per CPU.
+    const uint64_t bit = 1ull << c.index;
+    if (!(d.tlb_flushed_cpus & bit)) {
+        vmx::invept_single(d.eptp);
+        vmx::invvpid_single(v.vpid);
+        d.tlb_flushed_cpus |= bit;
+    }
+    load_lazy(v);
+    load_fpu(v);
+    ++d.running_vcpus;
+    c.current = &v;
+    c.current_ctx = &v.ctx;
+}
+
+void timer_interrupt(InterruptFrame&) { this_cpu().resched = true; }
+void reschedule_interrupt(InterruptFrame&) { this_cpu().resched = true; }
+
+void dump_queues(char)
+{
+    info("'r' pressed -> dumping run queues");
+    SpinGuard g{lock};
+    for (uint32_t i = 0; i < cpus; ++i) {
+        PerCpu* c = percpu::get(i);
+        if (!c) continue;
+        if (c->current)
+            info("CPU%u: running d%uv%u, %u queued", i, c->current->domain->id, c->current->id,
+                 credit.runnable_count(i));
+        else
+            info("CPU%u: idle, %u queued", i, credit.runnable_count(i));
+        credit.for_each_queued(i, [](const sched::Unit& u) {
+            const auto* v = static_cast<const Vcpu*>(u.owner);
+            info("  d%uv%u runtime %lu ms", v->domain->id, v->id, u.runtime_ns / 1000000);
+        });
+    }
+}
+
+struct KeyRegistrar {
+    KeyRegistrar() { debug_keys::register_key('r', "dump run queues", dump_queues); }
+} key_registrar;
+
+} // namespace
+
+uint64_t now_ns()
+{
+    const uint64_t t = cpu::rdtsc();
+    const uint64_t khz = tsc::khz();
+    return t / khz * 1000000 + (t % khz) * 1000000 / khz;
+}
+
+void init(uint32_t cpu_count)
+{
+    cpus = cpu_count;
+    credit.init(cpu_count, now_ns());
+    idt::set_handler(vector::timer, timer_interrupt);
+    idt::set_handler(vector::reschedule, reschedule_interrupt);
+    idle_poll_ticks = static_cast<uint32_t>(lapic::calibrate_timer() * 10);   // 10 ms
+}
+
+void add(Vcpu& v)
+{
+    SpinGuard g{lock};
+    credit.add(v.unit, v.domain->account, next_cpu);
+    next_cpu = (next_cpu + 1) % cpus;
+}
+
+void wake(Vcpu& v)
+{
+    int cpu;
+    {
+        SpinGuard g{lock};
+        if (v.unit.state != sched::State::blocked) return;
+        cpu = credit.wake(v.unit, now_ns());
+    }
+    poke(cpu);
+}
+
+void block_current()
+{
+    PerCpu& c = this_cpu();
+    {
+        SpinGuard g{lock};
+        credit.block(c.current->unit, now_ns());
+    }
+    c.resched = true;
+}
+
+void yield_current()
+{
+    PerCpu& c = this_cpu();
+    {
+        SpinGuard g{lock};
+        credit.yield(c.current->unit);
+    }
+    c.resched = true;
+}
+
+void slice_expired() { this_cpu().resched = true; }
+
+void stop_domain(Domain& d)
+{
+    SpinGuard g{lock};
+    for (uint32_t i = 0; i < d.vcpu_count; ++i) {
+        Vcpu& v = *d.vcpus[i];
+        if (v.unit.state == sched::State::blocked) continue;
+        const uint32_t cpu = v.unit.cpu;
+        credit.block(v.unit, now_ns());
+        if (v.unit.cpu == cpu) {
+            PerCpu* c = percpu::get(cpu);
+            if (c && c->current == &v) {
+                c->resched = true;
+                if (c != &this_cpu()) lapic::send_fixed(c->apic_id, vector::reschedule);
+            }
+        }
+    }
+}
+
+void schedule()
+{
+    PerCpu& c = this_cpu();
+    for (;;) {
+        c.resched = false;
+        Vcpu* prev = c.current;
+        sched::Unit* next_unit;
+        uint64_t slice = 0;
+        {
+            SpinGuard g{lock};
+            next_unit = credit.pick_next(c.index, now_ns(), prev ? &prev->unit : nullptr, slice);
+        }
+        Vcpu* next = next_unit ? static_cast<Vcpu*>(next_unit->owner) : nullptr;
+        if (next != prev) {
+            if (prev) unload(c, *prev);
+            if (next) load(c, *next);
+        }
+        if (c.current) {
+            const uint64_t ticks = ns_to_tsc(slice) >> vmx::capabilities().preemption_timer_rate;
+            vmx::write(vmx::Field::preemption_timer_value, ticks ? ticks : 1);
+            c.slice_start_ns = now_ns();
+            return;
+        }
+        // Idle: wait for an IPI, or the timer that lets this CPU look for
+        // work to steal from the others.
+        lapic::arm_oneshot(idle_poll_ticks);
+        while (!c.resched) cpu::sti_hlt();
+        cpu::cli();
+    }
+}
+
+void run()
+{
+    cpu::cli();
+    this_cpu().resched = true;
+    schedule();
+    vmx_resume_current();
+}
+
+} // namespace menhir::scheduler

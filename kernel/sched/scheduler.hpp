@@ -1,0 +1,23 @@
+// The per-CPU scheduling loop around the credit policy (kernel/sched/credit):
+// which vCPU each CPU runs, loading its VMCS, slices on the VMX-preemption
+// timer, idling with HLT, and waking CPUs with IPIs.
+#pragma once
+#include <cstdint>
+
+namespace menhir {
+struct Domain;
+struct Vcpu;
+
+namespace scheduler {
+void init(uint32_t cpu_count);                 // BSP, after the APs are up
+void add(Vcpu& v);                             // a new vCPU, blocked until wake()
+void wake(Vcpu& v);                            // runnable; pokes the CPU that should run it
+void block_current();                          // the running vCPU sleeps (HLT, SCHEDOP_block)
+void yield_current();                          // SCHEDOP_yield
+void slice_expired();                          // VMX-preemption timer exit
+void stop_domain(Domain& d);                   // shut down or crashed: run none of its vCPUs again
+void schedule();                               // pick (or keep) the vCPU to run on this CPU
+[[noreturn]] void run();                       // each CPU, once boot is done: never returns
+[[nodiscard]] uint64_t now_ns();
+} // namespace scheduler
+} // namespace menhir

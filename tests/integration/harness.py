@@ -1,0 +1,304 @@
+"""Integration test harness: boots Menhir through `scripts/run --headless` and
+drives its serial console.
+
+    from harness import Machine
+    with Machine(cpus=2) as m:
+        m.wait_for(r"^menhir: VMX on 2/2 CPUs$")
+        m.send_debug_key("h")
+        m.wait_for(r"'h' pressed")
+
+Each Machine writes build/test-logs/NAME.serial.log (the serial output),
+NAME.run.log (what scripts/run said) and NAME/ (the emulator's own logs).
+When the `with` block fails, the serial output is printed in full, with the
+run log and the end of the emulator's log, and the exception propagates (the
+test exits non-zero).
+
+Environment: MENHIR_BUILD_DIR (default: <repo>/build) is where menhir.iso is
+and where test-logs/ goes.
+"""
+
+import codecs
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_DIR = os.path.abspath(os.environ.get("MENHIR_BUILD_DIR") or os.path.join(ROOT, "build"))
+
+BANNER = r"^menhir: Menhir hypervisor"
+TO_DOM0 = r"^menhir: \*\*\* Serial input to DOM0 \(type 'CTRL-a' three times to switch input\)$"
+TO_MENHIR = r"^menhir: \*\*\* Serial input to Menhir \(type 'CTRL-a' three times to switch input\)$"
+CTRL_A = b"\x01"
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def _die_with_parent():
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ANSI_END = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[^\[])")
+
+
+def clean(text):
+    """Serial text as lines: CR LF -> LF, stray CRs and ANSI sequences gone."""
+    return _ANSI.sub("", text.replace("\r\n", "\n").replace("\r", ""))
+
+
+class Machine:
+    def __init__(self, cpus=2, memory=256, emulator="bochs", accel=None, cmdline=None,
+                 cpu_model=None, timeout=240, name=None, iso=None):
+        self.name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
+        self.iso = iso or os.path.join(BUILD_DIR, "menhir.iso")
+        if not os.path.isfile(self.iso):
+            raise TestFailure("no ISO at %s: build first (cmake --build build)" % self.iso)
+        self.log_dir = os.path.join(BUILD_DIR, "test-logs")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.serial_log_path = os.path.join(self.log_dir, self.name + ".serial.log")
+        self.run_log_path = os.path.join(self.log_dir, self.name + ".run.log")
+        self.emu_log_dir = os.path.join(self.log_dir, self.name)
+        self.emulator = emulator
+
+        cmd = [os.path.join(ROOT, "scripts", "run"), "--headless",
+               "--emulator", emulator, "--cpus", str(cpus), "--memory", str(memory),
+               "--iso", self.iso, "--timeout", str(timeout), "--log-dir", self.emu_log_dir]
+        if accel:
+            cmd += ["--accel", accel]
+        if cmdline is not None:
+            cmd += ["--cmdline", cmdline]
+        if cpu_model:
+            cmd += ["--cpu-model", cpu_model]
+        self.cmd = cmd
+
+        self._text = ""            # cleaned text of everything received
+        self._cursor = 0           # wait_for searches from here
+        self._cond = threading.Condition()
+        self._eof = False
+        self._serial_log = open(self.serial_log_path, "wb")
+        self._run_log = open(self.run_log_path, "wb")
+        self._run_log.write(("$ " + shlex.join(cmd) + "\n").encode())
+        self._run_log.flush()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._run_log, preexec_fn=_die_with_parent)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    # -- output ------------------------------------------------------------
+
+    def _read(self):
+        fd = self.proc.stdout.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            with self._cond:
+                if not data:
+                    self._text += clean(pending + decoder.decode(b"", final=True))
+                    self._eof = True
+                    self._cond.notify_all()
+                    return
+                self._serial_log.write(data)
+                self._serial_log.flush()
+                pending += decoder.decode(data)
+                # Hold back a trailing CR (an LF may follow) or an unfinished
+                # escape sequence until the next chunk completes it.
+                cut = len(pending)
+                esc = pending.rfind("\x1b", max(0, cut - 32))
+                if esc >= 0 and not _ANSI_END.match(pending, esc):
+                    cut = esc
+                elif pending.endswith("\r"):
+                    cut -= 1
+                self._text += clean(pending[:cut])
+                pending = pending[cut:]
+                self._cond.notify_all()
+
+    def output(self):
+        """Everything received so far, cleaned (see clean())."""
+        with self._cond:
+            return self._text
+
+    def _end(self, partial):
+        """Where searches stop: after the last complete line, unless partial
+        (a streaming `(.*)$` must not match half a line)."""
+        return len(self._text) if partial else self._text.rfind("\n") + 1
+
+    def find_all(self, pattern, flags=re.M, partial=False):
+        """All matches of pattern in the whole output so far (complete lines
+        only, unless partial)."""
+        with self._cond:
+            return list(re.compile(pattern, flags).finditer(self._text, 0, self._end(partial)))
+
+    def count(self, pattern, flags=re.M, partial=False):
+        return len(self.find_all(pattern, flags, partial))
+
+    def elapsed(self):
+        return time.monotonic() - self.started
+
+    def _tail(self, n=25):
+        return "\n".join(self.output().splitlines()[-n:])
+
+    def wait_for(self, pattern, timeout=60, flags=re.M, partial=False):
+        """Wait until pattern matches the output after the cursor; move the
+        cursor past the match and return it. Patterns are multiline regexes
+        over cleaned text (lines end with \\n, no \\r) and only see complete
+        lines, unless partial=True (e.g. for a prompt)."""
+        return self.wait_for_all([pattern], timeout, flags, partial)[0]
+
+    def wait_for_all(self, patterns, timeout=60, flags=re.M, partial=False):
+        """Wait until every pattern matches after the cursor (in any order);
+        move the cursor past the last of the matches; return the matches."""
+        regs = [re.compile(p, flags) for p in patterns]
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [r.search(self._text, self._cursor, self._end(partial)) for r in regs]
+                if all(found):
+                    self._cursor = max(m.end() for m in found)
+                    return found
+                if self._eof or self.proc.poll() is not None:
+                    self._cond.wait(0.5)  # let the reader catch up
+                    found = [r.search(self._text, self._cursor, len(self._text)) for r in regs]
+                    if all(found):
+                        self._cursor = max(m.end() for m in found)
+                        return found
+                    raise TestFailure(
+                        "scripts/run ended (exit status %s) while waiting for %s\n"
+                        "--- last serial lines ---\n%s" % (
+                            self.proc.poll(), self._missing(regs, found), self._tail()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TestFailure(
+                        "timed out after %gs waiting for %s\n--- last serial lines ---\n%s" % (
+                            timeout, self._missing(regs, found), self._tail()))
+                self._cond.wait(min(left, 0.5))
+
+    @staticmethod
+    def _missing(regs, found):
+        return ", ".join(repr(r.pattern) for r, m in zip(regs, found) if not m)
+
+    def settle(self, seconds):
+        """Let the machine run for a while; return what it printed meanwhile."""
+        start = len(self.output())
+        time.sleep(seconds)
+        return self.output()[start:]
+
+    # -- input -------------------------------------------------------------
+
+    def send(self, data, delay=0.02):
+        """Type bytes on the serial line, one at a time, so the UART's
+        receive FIFO never overruns."""
+        if isinstance(data, str):
+            data = data.encode()
+        for b in data:
+            try:
+                self.proc.stdin.write(bytes([b]))
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                raise TestFailure("cannot send %r: scripts/run has ended (status %s)" % (
+                    data, self.proc.poll()))
+            time.sleep(delay)
+
+    def switch_input(self):
+        """Ctrl-A three times: toggles serial input between dom0 and Menhir."""
+        self.send(CTRL_A * 3)
+
+    def send_debug_key(self, key):
+        """Ctrl-A three times (input to Menhir, whose message is awaited),
+        then the debug key. Input stays with Menhir afterwards: call
+        switch_input() to give it back to dom0."""
+        self.switch_input()
+        self.wait_for(TO_MENHIR, timeout=30)
+        self.send(key)
+
+    # -- life cycle --------------------------------------------------------
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_exit(self, timeout=60):
+        """Wait for scripts/run to end by itself; return its exit status."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("the emulator was still running %gs later\n"
+                              "--- last serial lines ---\n%s" % (timeout, self._tail()))
+
+    def run_log(self):
+        try:
+            with open(self.run_log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
+        for f in (self._serial_log, self._run_log):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def dump(self):
+        """Print everything a person needs to see why a test failed."""
+        out = sys.stdout
+        out.write("\n===== %s: serial output (%s) =====\n" % (self.name, self.serial_log_path))
+        out.write(self.output())
+        out.write("\n===== %s: scripts/run (%s) =====\n" % (self.name, self.run_log_path))
+        out.write(self.run_log())
+        for log in ("bochs.log", "qemu.out", "qemu.log"):
+            path = os.path.join(self.emu_log_dir, log)
+            if not os.path.exists(path):
+                continue
+            with open(path, errors="replace") as f:
+                lines = f.read().splitlines()
+            # Bochs logs a lot: its errors and panics, then its last lines.
+            bad = [l for l in lines if re.match(r"^\d+[ep]\[", l)]
+            if bad:
+                out.write("\n===== %s: errors in %s (last 20 of %d) =====\n"
+                          % (self.name, path, len(bad)))
+                out.write("\n".join(bad[-20:]) + "\n")
+            out.write("\n===== %s: last lines of %s =====\n" % (self.name, path))
+            out.write("\n".join(lines[-15:]) + "\n")
+        out.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        if exc_type is not None:
+            self.dump()
+        return False
+
+
+def check(condition, message):
+    """assert that survives python -O."""
+    if not condition:
+        raise TestFailure(message)

@@ -1,0 +1,64 @@
+#include "vmm/cpuid_policy.hpp"
+#include "vmm/abi/xen.hpp"
+
+namespace menhir::cpuid_policy {
+namespace {
+
+// CPUID.1 (SDM Vol 2A, CPUID, Table 3-10/3-11).
+constexpr uint32_t ecx_dtes64 = 1u << 2, ecx_monitor = 1u << 3, ecx_ds_cpl = 1u << 4, ecx_vmx = 1u << 5,
+                   ecx_smx = 1u << 6, ecx_est = 1u << 7, ecx_tm2 = 1u << 8, ecx_pdcm = 1u << 15,
+                   ecx_x2apic = 1u << 21, ecx_tsc_deadline = 1u << 24, ecx_hypervisor = 1u << 31;
+constexpr uint32_t edx_apic = 1u << 9, edx_ds = 1u << 21, edx_acpi = 1u << 22, edx_tm = 1u << 29,
+                   edx_pbe = 1u << 31;
+// CPUID.7.0 (Table 3-8).
+constexpr uint32_t ebx7_sgx = 1u << 2, ebx7_pqm = 1u << 12, ebx7_pqe = 1u << 15, ebx7_pt = 1u << 25;
+constexpr uint32_t ecx7_waitpkg = 1u << 5;
+constexpr uint32_t edx7_ibrs = 1u << 26, edx7_stibp = 1u << 27, edx7_l1d_flush = 1u << 28,
+                   edx7_arch_caps = 1u << 29, edx7_ssbd = 1u << 31;
+
+// "XenVMMXenVMM" as the three signature registers.
+constexpr uint32_t sig_ebx = 0x566e6558, sig_ecx = 0x65584d4d, sig_edx = 0x4d4d566e;
+constexpr uint32_t xen_max_leaf = xen::cpuid_base + 4;
+
+Regs xen_leaf(uint32_t leaf, const Context& ctx)
+{
+    switch (leaf - xen::cpuid_base) {
+    case 0: return {xen_max_leaf, sig_ebx, sig_ecx, sig_edx};
+    case 1: return {(xen::version_major << 16) | xen::version_minor, 0, 0, 0};
+    case 2: return {1, xen::hypercall_msr, 0, 0};          // one hypercall page, its MSR
+    case 4:
+        return {xen::cpuid_hvm_vcpu_id_present | xen::cpuid_hvm_domid_present, ctx.vcpu_id, ctx.domid, 0};
+    default: return {0, 0, 0, 0};                           // leaf 3 (TSC) and beyond: nothing offered
+    }
+}
+
+} // namespace
+
+Regs filter(uint32_t leaf, uint32_t subleaf, Regs host, const Context& ctx)
+{
+    if (synthetic(leaf)) return xen_leaf(leaf, ctx);
+    switch (leaf) {
+    case 1:
+        // No VMX or SMX (no nesting), no MONITOR/MWAIT, no (x2)APIC yet, no
+        // thermal, debug-store or performance interfaces.
+        host.ecx &= ~(ecx_dtes64 | ecx_monitor | ecx_ds_cpl | ecx_vmx | ecx_smx | ecx_est | ecx_tm2 | ecx_pdcm |
+                      ecx_x2apic | ecx_tsc_deadline);
+        host.ecx |= ecx_hypervisor;
+        host.edx &= ~(edx_apic | edx_ds | edx_acpi | edx_tm | edx_pbe);
+        host.ebx = (host.ebx & 0x0000ffffu) | (1u << 16) | (ctx.vcpu_id << 24);   // one logical CPU, APIC id = vCPU
+        return host;
+    case 5: case 6: case 0xa: case 0xb: case 0x1f:
+        return {0, 0, 0, 0};   // MONITOR, power, PMU and topology: not offered
+    case 7:
+        if (subleaf == 0) {
+            host.ebx &= ~(ebx7_sgx | ebx7_pqm | ebx7_pqe | ebx7_pt);
+            host.ecx &= ~ecx7_waitpkg;
+            host.edx &= ~(edx7_ibrs | edx7_stibp | edx7_l1d_flush | edx7_arch_caps | edx7_ssbd);
+        }
+        return host;
+    default:
+        return host;
+    }
+}
+
+} // namespace menhir::cpuid_policy

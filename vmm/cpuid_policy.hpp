@@ -1,0 +1,19 @@
+// What a guest sees from CPUID: the host's leaves with what Menhir does
+// not virtualise taken out and the hypervisor bit set, plus Xen's leaves at
+// 0x40000000 (arch-x86/cpuid.h). Pure: unit-tested on the host.
+#pragma once
+#include <cstdint>
+
+namespace menhir::cpuid_policy {
+
+struct Regs { uint32_t eax, ebx, ecx, edx; };
+struct Context { uint32_t vcpu_id; uint16_t domid; };
+
+// True when the leaf is answered without asking the CPU (Xen's leaves and
+// the rest of the hypervisor range).
+[[nodiscard]] constexpr bool synthetic(uint32_t leaf) { return (leaf & 0xffff0000u) == 0x40000000u; }
+
+// `host` is what the CPU answered for (leaf, subleaf) (ignored for synthetic leaves).
+[[nodiscard]] Regs filter(uint32_t leaf, uint32_t subleaf, Regs host, const Context& ctx);
+
+} // namespace menhir::cpuid_policy

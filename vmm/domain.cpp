@@ -1,0 +1,352 @@
+#include "vmm/domain.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
+#include "arch/x86/vmx/vmx.hpp"
+#include "kernel/console.hpp"
+#include "kernel/lib/format.hpp"
+#include "kernel/lib/spinlock.hpp"
+#include "kernel/mm/memory.hpp"
+#include "kernel/sched/scheduler.hpp"
+#include <cstdarg>
+#include <new>
+
+namespace menhir {
+
+EptMemory ept_memory;
+
+Optional<HostPhys> EptMemory::alloc_table()
+{
+    auto f = memory::alloc_frames(1);
+    if (f) __builtin_memset(phys_to_virt(*f), 0, page_size);
+    return f;
+}
+
+uint64_t* EptMemory::table(HostPhys p) { return phys_to_virt<uint64_t>(p); }
+
+const char* to_string(DomainState s)
+{
+    switch (s) {
+    case DomainState::running: return "running";
+    case DomainState::paused: return "paused";
+    case DomainState::shutdown: return "shutdown";
+    case DomainState::crashed: return "crashed";
+    case DomainState::dying: return "dying";
+    }
+    return "?";
+}
+
+const char* to_string(xen::ShutdownReason r)
+{
+    switch (r) {
+    case xen::ShutdownReason::poweroff: return "poweroff";
+    case xen::ShutdownReason::reboot: return "reboot";
+    case xen::ShutdownReason::suspend: return "suspend";
+    case xen::ShutdownReason::crash: return "crash";
+    case xen::ShutdownReason::watchdog: return "watchdog";
+    }
+    return "unknown";
+}
+
+namespace domains {
+Domain* table[max_domains];
+} // namespace domains
+
+namespace {
+
+Spinlock vpid_lock;
+uint64_t vpid_used[64];   // 4096 VPIDs; VPID 0 is the host's (SDM Vol 3C 29.1)
+
+uint16_t alloc_vpid()
+{
+    SpinGuard g{vpid_lock};
+    for (uint32_t i = 1; i < 4096; ++i) {
+        if (!(vpid_used[i / 64] & (1ull << (i % 64)))) {
+            vpid_used[i / 64] |= 1ull << (i % 64);
+            return static_cast<uint16_t>(i);
+        }
+    }
+    return 0;
+}
+
+void free_vpid(uint16_t v)
+{
+    SpinGuard g{vpid_lock};
+    vpid_used[v / 64] &= ~(1ull << (v % 64));
+}
+
+// Guest RAM [0, bytes): 2 MiB frames where the allocator has them (one EPT
+// leaf each), 4 KiB frames for the rest.
+bool populate(Domain& d, uint64_t bytes)
+{
+    Ept ept = d.ept();
+    for (uint64_t gpa = 0; gpa < bytes;) {
+        if (bytes - gpa >= large_page) {
+            if (auto big = memory::alloc_frames(large_page / page_size, large_page / page_size)) {
+                if (ept.map(GuestPhys{gpa}, *big, large_page, ept::ram, true, false) != paging::MapError::none) {
+                    (void)memory::free_frames(*big, large_page / page_size);
+                    return false;
+                }
+                __builtin_memset(phys_to_virt(*big), 0, large_page);
+                gpa += large_page;
+                continue;
+            }
+        }
+        auto f = memory::alloc_frames(1);
+        if (!f) return false;
+        if (ept.map(GuestPhys{gpa}, *f, page_size, ept::ram, false, false) != paging::MapError::none) {
+            (void)memory::free_frames(*f, 1);
+            return false;
+        }
+        __builtin_memset(phys_to_virt(*f), 0, page_size);
+        gpa += page_size;
+    }
+    return true;
+}
+
+void release_memory(Domain& d)
+{
+    if (d.ept_root.value() == 0) return;
+    ept::destroy(ept_memory, d.ept_root, paging::levels - 1,
+                 [](HostPhys frame, uint64_t bytes, const ept::Flags& f) {
+                     if (f.owned) (void)memory::free_frames(frame, bytes / page_size);
+                 },
+                 [](HostPhys t) { (void)memory::free_frames(t, 1); });
+    d.ept_root = HostPhys{0};
+}
+
+void release_vcpu(Vcpu* v)
+{
+    if (!v) return;
+    if (v->vmcs.value()) (void)memory::free_frames(v->vmcs, 1);
+    if (v->fpu.value()) (void)memory::free_frames(v->fpu, 1);
+    if (v->vpid) free_vpid(v->vpid);
+    (void)memory::free_frames(virt_to_phys(v), 1);
+}
+
+void release(Domain* d)
+{
+    for (uint32_t i = 0; i < d->vcpu_count; ++i) release_vcpu(d->vcpus[i]);
+    release_memory(*d);
+    if (d->shared_info.value()) (void)memory::free_frames(d->shared_info, 1);
+    (void)memory::free_frames(virt_to_phys(d), 1);
+}
+
+// Objects live in whole frames, not the heap, so that a dead domain gives
+// back exactly the frames it took.
+template <typename T>
+T* new_in_frame()
+{
+    static_assert(sizeof(T) <= page_size);
+    auto f = memory::alloc_frames(1);
+    if (!f) return nullptr;
+    void* p = phys_to_virt(*f);
+    __builtin_memset(p, 0, page_size);
+    return new (p) T{};
+}
+
+Vcpu* create_vcpu(Domain& d, uint32_t id)
+{
+    auto* v = new_in_frame<Vcpu>();
+    if (!v) return nullptr;
+    v->domain = &d;
+    v->id = id;
+    v->host_cpu = ~0u;
+    v->vpid = alloc_vpid();
+    auto frame = memory::alloc_frames(1);
+    if (!frame || !v->vpid) {
+        if (frame) (void)memory::free_frames(*frame, 1);
+        release_vcpu(v);
+        return nullptr;
+    }
+    v->vmcs = *frame;
+    v->unit.owner = v;
+    return v;
+}
+
+} // namespace
+
+namespace domains {
+
+Domain* create(uint16_t id, const DomainConfig& c)
+{
+    if (id >= max_domains || table[id]) {
+        warning("cannot create domain %u (%s): id in use", id, c.name);
+        return nullptr;
+    }
+    if (c.vcpus == 0 || c.vcpus > max_vcpus_per_domain) {
+        warning("cannot create domain %u (%s): %u vCPUs (1-%u allowed)", id, c.name, c.vcpus, max_vcpus_per_domain);
+        return nullptr;
+    }
+    auto* d = new_in_frame<Domain>();
+    if (!d) return nullptr;
+    d->id = id;
+    format(d->name, sizeof d->name, "%s", c.name);
+    d->state = DomainState::paused;
+    d->privileged = c.privileged;
+    d->memory_bytes = align_up(c.memory_bytes, page_size);
+    d->account.weight = c.weight ? c.weight : sched::default_weight;
+    d->account.cap = c.cap;
+
+    auto root = ept_memory.alloc_table();
+    bool ok = root.has_value();
+    if (ok) {
+        d->ept_root = *root;
+        d->eptp = ept::eptp(d->ept_root);
+        ok = populate(*d, d->memory_bytes);
+    }
+    for (uint32_t i = 0; ok && i < c.vcpus; ++i) {
+        d->vcpus[i] = create_vcpu(*d, i);
+        ok = d->vcpus[i] != nullptr;
+        d->vcpu_count = i + 1;
+    }
+    if (!ok) {
+        warning("cannot create domain %u (%s): out of memory for %lu MiB", id, c.name, c.memory_bytes >> 20);
+        release(d);
+        return nullptr;
+    }
+    table[id] = d;
+    return d;
+}
+
+Domain* get(uint32_t id) { return id < max_domains ? table[id] : nullptr; }
+
+uint16_t next_free_id(uint16_t from)
+{
+    for (uint32_t i = from; i < max_domains; ++i)
+        if (!table[i]) return static_cast<uint16_t>(i);
+    return 0;
+}
+
+void shutdown(Domain& d, xen::ShutdownReason reason)
+{
+    if (d.state == DomainState::shutdown || d.state == DomainState::crashed || d.state == DomainState::dying) return;
+    d.state = DomainState::shutdown;
+    d.shutdown_reason = reason;
+    info("domain %u (%s) shut down: %s", d.id, d.name, to_string(reason));
+    scheduler::stop_domain(d);
+}
+
+void crash(Domain& d, const char* fmt, ...)
+{
+    if (d.state == DomainState::crashed || d.state == DomainState::dying) return;
+    char reason[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    d.state = DomainState::crashed;
+    d.shutdown_reason = xen::ShutdownReason::crash;
+    info("domain %u (%s) crashed: %s", d.id, d.name, reason);
+    scheduler::stop_domain(d);
+}
+
+void reap(Domain& d)
+{
+    // Boot-time domains have no toolstack to destroy them: a domain that
+    // stopped is destroyed as soon as none of its vCPUs is loaded.
+    if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
+    if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
+    table[d.id] = nullptr;
+    info("domain %u (%s) destroyed", d.id, d.name);
+    release(&d);
+}
+
+} // namespace domains
+
+Optional<HostPhys> Domain::translate(uint64_t gpa, bool write, uint64_t& contiguous)
+{
+    auto t = ept().translate(GuestPhys{gpa});
+    if (!t || !t->flags.read || (write && !t->flags.write)) return {};
+    contiguous = t->page_size - (gpa & (t->page_size - 1));
+    return t->phys;
+}
+
+namespace {
+template <typename Copy>
+bool copy_phys(Domain& d, uint64_t gpa, size_t len, bool write, Copy&& copy)
+{
+    size_t done = 0;
+    while (done < len) {
+        uint64_t chunk = 0;
+        auto hpa = d.translate(gpa + done, write, chunk);
+        if (!hpa) return false;
+        if (chunk > len - done) chunk = len - done;
+        copy(phys_to_virt<uint8_t>(*hpa), done, chunk);
+        done += chunk;
+    }
+    return true;
+}
+} // namespace
+
+bool Domain::write_phys(uint64_t gpa, const void* src, size_t len)
+{
+    return copy_phys(*this, gpa, len, true, [src](uint8_t* host, size_t off, size_t n) {
+        if (src)
+            __builtin_memcpy(host, static_cast<const uint8_t*>(src) + off, n);
+        else
+            __builtin_memset(host, 0, n);
+    });
+}
+
+bool Domain::read_phys(uint64_t gpa, void* dst, size_t len)
+{
+    return copy_phys(*this, gpa, len, false, [dst](uint8_t* host, size_t off, size_t n) {
+        __builtin_memcpy(static_cast<uint8_t*>(dst) + off, host, n);
+    });
+}
+
+bool Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
+{
+    using F = ept::Format;
+    const uint64_t gpa = gfn * page_size;
+    if (gpa >= memory_bytes && gpa >= (1ull << 32)) return false;   // keep such pages below 4 GiB or in RAM
+    HostPhys table = ept_root;
+    for (int level = paging::levels - 1; level > 0; --level) {
+        uint64_t& e = ept_memory.table(table)[paging::table_index(gpa, level)];
+        if (!F::is_present(e)) {
+            auto t = ept_memory.alloc_table();
+            if (!t) return false;
+            e = F::table_entry(*t, {});
+        } else if (F::is_leaf(e, level)) {
+            // Split the large page so one 4 KiB entry can change (SDM Vol 3C 29.3.2).
+            auto t = ept_memory.alloc_table();
+            if (!t) return false;
+            const uint64_t span = paging::entry_span(level - 1);
+            const HostPhys base{F::leaf_address(e, level)};
+            uint64_t* small = ept_memory.table(*t);
+            for (uint64_t i = 0; i < paging::entries_per_table; ++i)
+                small[i] = F::leaf_entry(base + i * span, F::leaf_flags(e), level - 1);
+            e = F::table_entry(*t, {});
+        }
+        table = HostPhys{F::table_address(e)};
+    }
+    uint64_t& leaf = ept_memory.table(table)[paging::table_index(gpa, 0)];
+    if (F::is_present(leaf) && F::leaf_flags(leaf).owned) {
+        (void)memory::free_frames(HostPhys{F::leaf_address(leaf, 0)}, 1);
+    }
+    leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
+    // Cached translations of the old page must go: here now, elsewhere at
+    // the next load of one of this domain's vCPUs.
+    vmx::invept_single(eptp);
+    tlb_flushed_cpus = 1ull << this_cpu().index;
+    return true;
+}
+
+void Domain::console_put(char c)
+{
+    if (c == '\r') return;
+    if (c != '\n') {
+        if (line_len + 1 < sizeof line) {
+            line[line_len++] = c;
+            return;
+        }
+    }
+    line[line_len] = '\0';
+    char out[sizeof line + 16];
+    format(out, sizeof out, "(d%u) %s", id, line);
+    console::write_line(LogLevel::info, out);
+    line_len = 0;
+    if (c != '\n') line[line_len++] = c;
+}
+
+} // namespace menhir

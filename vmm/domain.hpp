@@ -1,0 +1,91 @@
+// Domains: a guest's memory (one EPT hierarchy), its vCPUs, its state, and
+// the id by which guests and the toolstack name it.
+#pragma once
+#include "arch/x86/vmx/ept.hpp"
+#include "kernel/sched/credit.hpp"
+#include "vmm/abi/xen.hpp"
+#include "vmm/vcpu.hpp"
+
+namespace menhir {
+
+enum class DomainState : uint8_t { running, paused, shutdown, crashed, dying };
+[[nodiscard]] const char* to_string(DomainState s);
+[[nodiscard]] const char* to_string(xen::ShutdownReason r);
+
+// EPT tables come from the frame allocator and are reached via the direct map.
+struct EptMemory {
+    Optional<HostPhys> alloc_table();
+    uint64_t* table(HostPhys p);
+};
+using Ept = ept::Table<EptMemory>;
+extern EptMemory ept_memory;
+
+inline constexpr uint32_t max_domains = 128;
+inline constexpr uint32_t max_vcpus_per_domain = 8;
+inline constexpr size_t domain_name_max = 32;
+
+struct DomainConfig {
+    const char* name;
+    uint64_t memory_bytes;
+    uint32_t vcpus;
+    uint32_t weight;
+    uint32_t cap;
+    bool privileged;
+};
+
+struct Domain {
+    uint16_t id;
+    char name[domain_name_max];
+    DomainState state;
+    xen::ShutdownReason shutdown_reason;
+    bool privileged;
+    uint64_t memory_bytes;
+    HostPhys ept_root;
+    uint64_t eptp;
+    sched::Account account;
+    uint32_t vcpu_count;
+    Vcpu* vcpus[max_vcpus_per_domain];
+    uint64_t tlb_flushed_cpus;    // CPUs that flushed stale EPT/VPID state for this domain
+    uint32_t running_vcpus;       // vCPUs loaded on a CPU now
+    char line[160];               // console output not yet ended by a newline
+    size_t line_len;
+    uint32_t io_warnings;         // rate limit for ignored-port messages
+    uint64_t hvm_params[xen::hvm_nr_params];
+    HostPhys shared_info;         // the shared_info page (zero until first mapped)
+    int32_t shutdown_code;        // SCHEDOP_shutdown_code, -1 if none
+
+    [[nodiscard]] Ept ept() const { return Ept{ept_memory, ept_root}; }
+    // Copies into guest-physical memory; false if [gpa, gpa+len) is not all RAM.
+    [[nodiscard]] bool write_phys(uint64_t gpa, const void* src, size_t len);
+    [[nodiscard]] bool read_phys(uint64_t gpa, void* dst, size_t len);
+    // Host address of guest-physical `gpa` and how many bytes follow it in
+    // the same page; empty if not mapped with the access asked for.
+    [[nodiscard]] Optional<HostPhys> translate(uint64_t gpa, bool write, uint64_t& contiguous);
+    // Maps `frame` (not the domain's own RAM) at guest frame `gfn`, in place
+    // of the RAM page there, which is freed.
+    [[nodiscard]] bool map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);
+    // Console output of the guest (port 0xE9, console_io): "(dN) " lines.
+    void console_put(char c);
+};
+
+namespace domains {
+// Allocates everything a domain needs; nullptr (with a log line) on failure.
+[[nodiscard]] Domain* create(uint16_t id, const DomainConfig& config);
+[[nodiscard]] Domain* get(uint32_t id);
+[[nodiscard]] uint16_t next_free_id(uint16_t from);
+void shutdown(Domain& d, xen::ShutdownReason reason);
+void crash(Domain& d, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// Frees the domain once no vCPU of it is loaded anywhere; called by the scheduler.
+void reap(Domain& d);
+template <typename Fn> void for_each(Fn&& fn);
+extern Domain* table[max_domains];
+} // namespace domains
+
+template <typename Fn>
+void domains::for_each(Fn&& fn)
+{
+    for (uint32_t i = 0; i < max_domains; ++i)
+        if (table[i]) fn(*table[i]);
+}
+
+} // namespace menhir

@@ -1,0 +1,225 @@
+#include "vmm/domain_builder.hpp"
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
+#include "arch/x86/vmx/vmx.hpp"
+#include "kernel/cmdline.hpp"
+#include "kernel/console.hpp"
+#include "kernel/mm/memory.hpp"
+#include "kernel/sched/scheduler.hpp"
+#include "vmm/elf_image.hpp"
+
+namespace menhir::builder {
+namespace {
+
+bool write_guest(void* ctx, uint64_t gpa, const void* src, size_t len)
+{
+    return static_cast<Domain*>(ctx)->write_phys(gpa, src, len);
+}
+
+// A fresh VMCS is prepared while another may be current on this CPU (dom0's,
+// when the toolstack builds a domain): put that one back afterwards.
+class VmcsScope final {
+public:
+    explicit VmcsScope(HostPhys vmcs) : vmcs_{vmcs}
+    {
+        asm volatile("vmptrst %0" : "=m"(previous_) :: "memory");
+        auto* region = phys_to_virt<uint32_t>(vmcs);
+        __builtin_memset(region, 0, page_size);
+        region[0] = vmx::capabilities().revision;
+        ok_ = vmx::vmclear(vmcs) && vmx::vmptrld(vmcs);
+    }
+    ~VmcsScope()
+    {
+        (void)vmx::vmclear(vmcs_);
+        if (previous_ != ~0ull) (void)vmx::vmptrld(HostPhys{previous_});
+    }
+    VmcsScope(const VmcsScope&) = delete;
+    VmcsScope& operator=(const VmcsScope&) = delete;
+    [[nodiscard]] bool ok() const { return ok_; }
+
+private:
+    HostPhys vmcs_;
+    uint64_t previous_{~0ull};
+    bool ok_{false};
+};
+
+bool setup_vcpu(Domain& d, Vcpu& v, uint32_t entry, uint32_t start_info)
+{
+    VmcsScope scope{v.vmcs};
+    if (!scope.ok()) return false;
+    vmx::setup(vmx::PvhStart{entry, start_info, d.eptp, v.vpid,
+                             reinterpret_cast<uint64_t>(&v.ctx.regs) + sizeof(GuestRegs)});
+    v.ctx.regs.rbx = start_info;
+    v.host_cpu = this_cpu().index;
+    return true;
+}
+
+// The XSAVE area starts in the init state except MXCSR's default (SDM Vol 1 13.6).
+void init_fpu(Vcpu& v)
+{
+    auto* area = phys_to_virt<uint8_t>(v.fpu);
+    __builtin_memset(area, 0, page_size);
+    const uint16_t fcw = 0x37f;
+    const uint32_t mxcsr = 0x1f80;
+    __builtin_memcpy(area, &fcw, sizeof fcw);
+    __builtin_memcpy(area + 24, &mxcsr, sizeof mxcsr);
+    v.xcr0 = 1;
+}
+
+} // namespace
+
+Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
+{
+    elf::Image image;
+    const auto err = elf::parse(k.image, k.size, image);
+    if (err != elf::Error::none) {
+        info("cannot build domain %u (%s): %s", id, config.name, elf::to_string(err));
+        return nullptr;
+    }
+    pvh::BootInput in{};
+    in.memory_bytes = align_up(config.memory_bytes, page_size);
+    in.kernel_end = image.highest;
+    in.cmdline = k.cmdline;
+    in.module_count = k.module_count;
+    for (size_t i = 0; i < k.module_count && i < pvh::max_modules; ++i) in.modules[i] = k.modules[i];
+    pvh::Layout layout{};
+    const auto perr = pvh::plan(in, layout);
+    if (perr != pvh::Error::none) {
+        info("cannot build domain %u (%s): %s", id, config.name, pvh::to_string(perr));
+        return nullptr;
+    }
+    Domain* d = domains::create(id, config);
+    if (!d) return nullptr;
+    bool ok = elf::load(image, k.image, write_guest, d) && pvh::write(in, layout, write_guest, d);
+    for (uint32_t i = 0; ok && i < d->vcpu_count; ++i) {
+        Vcpu& v = *d->vcpus[i];
+        auto fpu = memory::alloc_frames(1);
+        ok = fpu.has_value();
+        if (!ok) break;
+        v.fpu = *fpu;
+        init_fpu(v);
+        if (i == 0) ok = setup_vcpu(*d, v, image.pvh_entry, static_cast<uint32_t>(layout.start_info));
+    }
+    if (!ok) {
+        info("cannot build domain %u (%s): out of memory or bad image layout", id, config.name);
+        d->state = DomainState::dying;
+        domains::reap(*d);
+        return nullptr;
+    }
+    d->state = DomainState::running;
+    for (uint32_t i = 0; i < d->vcpu_count; ++i) scheduler::add(*d->vcpus[i]);
+    d->vcpus[0]->up = true;
+    scheduler::wake(*d->vcpus[0]);
+    info("domain %u (%s): %lu MiB, %u vCPU%s, weight %u, entry 0x%x, %s kernel", id, d->name,
+         d->memory_bytes >> 20, d->vcpu_count, d->vcpu_count == 1 ? "" : "s", d->account.weight, image.pvh_entry,
+         image.is64 ? "ELF64" : "ELF32");
+    return d;
+}
+
+namespace {
+
+bool starts_with_domain(const char* s)
+{
+    return s && __builtin_strncmp(s, "domain", 6) == 0 && (s[6] == '\0' || s[6] == ' ');
+}
+
+const uint8_t* module_bytes(const mb2::Module& m) { return phys_to_virt<const uint8_t>(m.start); }
+size_t module_size(const mb2::Module& m) { return static_cast<size_t>(m.end.value() - m.start.value()); }
+
+// "domain name=NAME memory=MIB vcpus=N [weight=W] [cap=C] [cmdline=...]"
+struct DomainLine {
+    DomainConfig config{"", 0, 1, sched::default_weight, 0, false};
+    const char* cmdline{nullptr};
+};
+
+bool parse_number(const char* text, uint64_t max, uint64_t& out)
+{
+    auto v = cmdline::parse_uint(text);
+    if (!v || *v == 0 || *v > max) return false;
+    out = *v;
+    return true;
+}
+
+const char* parse_domain_line(const cmdline::Words& w, DomainLine& line)
+{
+    bool have_name = false, have_memory = false;
+    for (size_t i = 1; i < w.count; ++i) {
+        const char* word = w.word[i];
+        const char* eq = __builtin_strchr(word, '=');
+        if (!eq) return "expected key=value";
+        const size_t key_len = static_cast<size_t>(eq - word);
+        const char* value = eq + 1;
+        auto key_is = [&](const char* k) { return __builtin_strlen(k) == key_len && __builtin_strncmp(word, k, key_len) == 0; };
+        uint64_t n = 0;
+        if (key_is("name")) {
+            if (!*value || __builtin_strlen(value) >= domain_name_max) return "name must be 1-31 characters";
+            line.config.name = value;
+            have_name = true;
+        } else if (key_is("memory")) {
+            if (!parse_number(value, 1u << 20, n)) return "memory must be a number of MiB";
+            line.config.memory_bytes = n << 20;
+            have_memory = true;
+        } else if (key_is("vcpus")) {
+            if (!parse_number(value, max_vcpus_per_domain, n)) return "vcpus must be 1-8";
+            line.config.vcpus = static_cast<uint32_t>(n);
+        } else if (key_is("weight")) {
+            if (!parse_number(value, 65535, n)) return "weight must be 1-65535";
+            line.config.weight = static_cast<uint32_t>(n);
+        } else if (key_is("cap")) {
+            auto c = cmdline::parse_uint(value);
+            if (!c || *c > 100u * max_cpus) return "cap must be a percentage";
+            line.config.cap = static_cast<uint32_t>(*c);
+        } else if (key_is("cmdline")) {
+            line.cmdline = value;
+        } else {
+            return "unknown key";
+        }
+    }
+    if (!have_name) return "name= is missing";
+    if (!have_memory) return "memory= is missing";
+    return nullptr;
+}
+
+cmdline::Words words;   // boot is single-threaded; too big for the stack
+
+} // namespace
+
+void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
+{
+    size_t first_domu = 0;
+    if (boot.module_count > 0 && !starts_with_domain(boot.modules[0].cmdline)) {
+        Kernel k{module_bytes(boot.modules[0]), module_size(boot.modules[0]), boot.modules[0].cmdline, 0, {}};
+        first_domu = 1;
+        if (boot.module_count > 1 && !starts_with_domain(boot.modules[1].cmdline)) {
+            k.module_count = 1;
+            k.modules[0] = pvh::ModuleInput{module_bytes(boot.modules[1]), module_size(boot.modules[1]),
+                                            boot.modules[1].cmdline};
+            first_domu = 2;
+        }
+        const DomainConfig dom0{"Domain-0", dom0_mem ? dom0_mem : (64ull << 20), 1, sched::default_weight, 0, true};
+        if (!build_pvh(0, dom0, k)) info("dom0 was not started");
+    } else {
+        info("no dom0 kernel among the modules: running the boot-time domains only");
+    }
+
+    uint16_t next_id = 1;
+    for (size_t i = first_domu; i < boot.module_count; ++i) {
+        const mb2::Module& m = boot.modules[i];
+        if (!starts_with_domain(m.cmdline)) {
+            info("module %zu ignored: its command line does not start with 'domain'", i + 1);
+            continue;
+        }
+        const uint16_t id = next_id++;
+        DomainLine line;
+        const auto serr = cmdline::split(m.cmdline, words);
+        const char* problem = serr != cmdline::SplitError::none ? cmdline::to_string(serr) : parse_domain_line(words, line);
+        if (problem) {
+            info("module %zu: bad domain line (%s): domain %u skipped", i + 1, problem, id);
+            continue;
+        }
+        Kernel k{module_bytes(m), module_size(m), line.cmdline, 0, {}};
+        (void)build_pvh(id, line.config, k);
+    }
+}
+
+} // namespace menhir::builder

@@ -1,0 +1,29 @@
+// CPUID exits: the hot path a benchmark measures. Host leaves come from the
+// CPU itself, filtered by vmm/cpuid_policy; nothing else is done.
+#include "arch/x86/cpu.hpp"
+#include "vmm/cpuid_policy.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/exit/guest_state.hpp"
+#include "vmm/exit/handlers.hpp"
+
+namespace menhir::exit {
+
+void cpuid(Vcpu& v)
+{
+    GuestRegs& r = v.ctx.regs;
+    const auto leaf = static_cast<uint32_t>(r.rax);
+    const auto subleaf = static_cast<uint32_t>(r.rcx);
+    cpuid_policy::Regs host{};
+    if (!cpuid_policy::synthetic(leaf)) {
+        const auto h = cpu::cpuid(leaf, subleaf);
+        host = {h.eax, h.ebx, h.ecx, h.edx};
+    }
+    const auto out = cpuid_policy::filter(leaf, subleaf, host, {v.id, v.domain->id});
+    r.rax = out.eax;
+    r.rbx = out.ebx;
+    r.rcx = out.ecx;
+    r.rdx = out.edx;
+    guest::skip_instruction();
+}
+
+} // namespace menhir::exit

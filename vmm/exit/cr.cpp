@@ -1,0 +1,73 @@
+// MOV to CR0/CR4 exits, for the bits Menhir owns (see vmx::setup): CR0.PG
+// (to keep EFER.LMA and the "IA-32e mode guest" entry control in step when
+// the guest enters or leaves long mode), CR0.NE and CR4.VMXE.
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/vmx/vmx.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/exit/guest_state.hpp"
+#include "vmm/exit/handlers.hpp"
+
+namespace menhir::exit {
+namespace {
+
+constexpr uint64_t cr0_pe = 1u << 0, cr0_ne = 1u << 5, cr0_nw = 1u << 29, cr0_cd = 1u << 30, cr0_pg = 1u << 31;
+constexpr uint64_t cr4_pae = 1u << 5;
+constexpr uint64_t efer_lme = 1u << 8, efer_lma = 1u << 10;
+
+bool write_cr0(uint64_t value)
+{
+    // #GP cases of MOV to CR0 (SDM Vol 2B, MOV—Move to/from Control Registers).
+    if ((value >> 32) || ((value & cr0_pg) && !(value & cr0_pe)) || ((value & cr0_nw) && !(value & cr0_cd)))
+        return false;
+    uint64_t efer = vmx::read(vmx::Field::guest_efer);
+    const bool paging_was_on = vmx::read(vmx::Field::guest_cr0) & cr0_pg;
+    const bool paging_on = value & cr0_pg;
+    uint64_t entry = vmx::read(vmx::Field::entry_controls);
+    if (paging_on && !paging_was_on && (efer & efer_lme)) {
+        if (!(vmx::read(vmx::Field::guest_cr4) & cr4_pae)) return false;   // long mode needs PAE
+        efer |= efer_lma;
+        entry |= vmx::entry_ia32e_guest;
+    } else if (!paging_on && paging_was_on) {
+        efer &= ~efer_lma;
+        entry &= ~vmx::entry_ia32e_guest;
+    }
+    vmx::write(vmx::Field::guest_efer, efer);
+    vmx::write(vmx::Field::entry_controls, entry);
+    vmx::write(vmx::Field::cr0_read_shadow, value);
+    vmx::write(vmx::Field::guest_cr0, value | cr0_ne);
+    return true;
+}
+
+bool write_cr4(uint64_t value)
+{
+    const auto& caps = vmx::capabilities();
+    if (value & cpu::cr4_vmxe) return false;   // no nested VMX
+    const uint64_t hw = value | cpu::cr4_vmxe;
+    if ((hw & ~caps.cr4_fixed1) || (hw & caps.cr4_fixed0) != caps.cr4_fixed0) return false;
+    vmx::write(vmx::Field::cr4_read_shadow, value);
+    vmx::write(vmx::Field::guest_cr4, hw);
+    return true;
+}
+
+} // namespace
+
+void cr_access(Vcpu& v)
+{
+    // Exit qualification for control-register accesses (SDM Vol 3C Table 28-3).
+    const uint64_t q = vmx::read(vmx::Field::exit_qualification);
+    const uint32_t cr = q & 15;
+    const uint32_t type = (q >> 4) & 3;
+    const uint32_t reg = (q >> 8) & 15;
+    if (type != 0 || (cr != 0 && cr != 4)) {
+        domains::crash(*v.domain, "unexpected CR access exit (qualification 0x%lx)", q);
+        return;
+    }
+    const uint64_t value = guest::read_gpr(v, reg);
+    if (!(cr == 0 ? write_cr0(value) : write_cr4(value))) {
+        guest::inject_gp();
+        return;
+    }
+    guest::skip_instruction();
+}
+
+} // namespace menhir::exit

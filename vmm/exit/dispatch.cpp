@@ -1,0 +1,75 @@
+// The C++ half of every VM exit: a table lookup by exit reason. The guest's
+// registers are already saved (arch/x86/vmx/world_switch.S); after the
+// handler, the scheduler runs only if something asked for it.
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
+#include "kernel/sched/scheduler.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/exit/handlers.hpp"
+
+namespace menhir {
+namespace {
+
+using Handler = void (*)(Vcpu&);
+using vmx::ExitReason;
+
+constexpr auto make_table()
+{
+    struct Table { Handler h[vmx::exit_reason_count]; } t{};
+    for (auto& h : t.h) h = exit::unhandled;
+    auto set = [&t](ExitReason r, Handler h) { t.h[static_cast<uint16_t>(r)] = h; };
+    set(ExitReason::exception_or_nmi, exit::exception_or_nmi);
+    set(ExitReason::external_interrupt, exit::external_interrupt);
+    set(ExitReason::triple_fault, exit::triple_fault);
+    set(ExitReason::init_signal, exit::ignore);
+    set(ExitReason::sipi, exit::ignore);
+    set(ExitReason::interrupt_window, exit::interrupt_window);
+    set(ExitReason::cpuid, exit::cpuid);
+    set(ExitReason::hlt, exit::hlt);
+    set(ExitReason::invd, exit::skip);
+    set(ExitReason::wbinvd, exit::skip);
+    set(ExitReason::vmcall, exit::vmcall);
+    for (auto r : {ExitReason::vmclear, ExitReason::vmlaunch, ExitReason::vmptrld, ExitReason::vmptrst,
+                   ExitReason::vmread, ExitReason::vmresume, ExitReason::vmwrite, ExitReason::vmxoff,
+                   ExitReason::vmxon, ExitReason::invept, ExitReason::invvpid, ExitReason::vmfunc,
+                   ExitReason::getsec, ExitReason::monitor, ExitReason::mwait})
+        set(r, exit::undefined_opcode);
+    set(ExitReason::cr_access, exit::cr_access);
+    set(ExitReason::io_instruction, exit::io);
+    set(ExitReason::rdmsr, exit::rdmsr);
+    set(ExitReason::wrmsr, exit::wrmsr);
+    set(ExitReason::ept_violation, exit::ept_violation);
+    set(ExitReason::ept_misconfig, exit::ept_misconfig);
+    set(ExitReason::preemption_timer, exit::preemption_timer);
+    set(ExitReason::xsetbv, exit::xsetbv);
+    set(ExitReason::invalid_guest_state, exit::entry_failure);
+    set(ExitReason::msr_loading, exit::entry_failure);
+    set(ExitReason::machine_check, exit::entry_failure);
+    return t;
+}
+constexpr auto handlers = make_table();
+
+} // namespace
+
+extern "C" void vmexit_dispatch()
+{
+    PerCpu& c = this_cpu();
+    Vcpu& v = *c.current;
+    const auto reason = static_cast<uint32_t>(vmx::read(vmx::Field::exit_reason)) & 0xffff;
+    ++v.exits;
+    if (reason < vmx::exit_reason_count)
+        handlers.h[reason](v);
+    else
+        exit::unhandled(v);
+    if (c.resched) scheduler::schedule();
+}
+
+// VMLAUNCH/VMRESUME themselves failed (VMfailValid, SDM Vol 3C 31.4).
+extern "C" void vmentry_failed()
+{
+    Vcpu& v = *this_cpu().current;
+    domains::crash(*v.domain, "VM entry failed: VM-instruction error %lu", vmx::read(vmx::Field::instruction_error));
+    scheduler::schedule();
+}
+
+} // namespace menhir

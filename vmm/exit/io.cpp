@@ -1,0 +1,80 @@
+// I/O instruction exits (every port traps). Port 0xE9 is the guest's debug
+// console, as in Xen for HVM guests; reads of other ports return all ones and
+// writes are dropped, as an empty ISA bus would.
+#include "kernel/console.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/exit/guest_state.hpp"
+#include "vmm/exit/handlers.hpp"
+#include "vmm/guest_memory.hpp"
+
+namespace menhir::exit {
+namespace {
+
+constexpr uint16_t debug_port = 0xe9;
+constexpr uint32_t warnings_shown = 8;   // per domain, then one line per 1024 accesses
+
+// Exit qualification for I/O instructions (SDM Vol 3C Table 28-5).
+struct IoQual {
+    uint32_t size;
+    bool in;
+    bool string;
+    bool rep;
+    uint16_t port;
+};
+
+IoQual decode(uint64_t q)
+{
+    return IoQual{static_cast<uint32_t>(q & 7) + 1, (q & 8) != 0, (q & 16) != 0, (q & 32) != 0,
+                  static_cast<uint16_t>(q >> 16)};
+}
+
+void warn_ignored(Domain& d, const IoQual& io)
+{
+    const uint32_t n = d.io_warnings++;
+    if (n < warnings_shown || (n % 1024) == 0)
+        info("d%u: %s of port 0x%x ignored%s", d.id, io.in ? "read" : "write", io.port,
+             n == warnings_shown - 1 ? " (further ones are reported every 1024th)" : "");
+}
+
+} // namespace
+
+void io(Vcpu& v)
+{
+    const IoQual q = decode(vmx::read(vmx::Field::exit_qualification));
+    Domain& d = *v.domain;
+    GuestRegs& r = v.ctx.regs;
+    if (q.string) {
+        // INS/OUTS: move RSI/RDI and RCX on as if the transfer happened (reads
+        // do not touch memory); OUTSB to the debug port is printed.
+        const uint64_t count = q.rep ? (r.rcx & 0xffffffff) : 1;
+        const bool backwards = vmx::read(vmx::Field::guest_rflags) & (1u << 10);
+        uint64_t& index = q.in ? r.rdi : r.rsi;
+        if (!q.in && q.port == debug_port && q.size == 1) {
+            for (uint64_t i = 0; i < count && i < 4096; ++i) {
+                char c = 0;
+                if (guest::copy_from(v, backwards ? index - i : index + i, &c, 1)) d.console_put(c);
+            }
+        } else if (q.port != debug_port) {
+            warn_ignored(d, q);
+        }
+        index = backwards ? index - count * q.size : index + count * q.size;
+        if (q.rep) r.rcx = 0;
+        guest::skip_instruction();
+        return;
+    }
+    if (q.port == debug_port) {
+        if (q.in)
+            r.rax = (r.rax & ~0xffull) | debug_port;   // Bochs's and QEMU's E9 answer 0xE9
+        else
+            d.console_put(static_cast<char>(r.rax));
+    } else if (q.in) {
+        const uint64_t ones = q.size == 4 ? 0xffffffffull : (1ull << (8 * q.size)) - 1;
+        r.rax = q.size == 4 ? ones : ((r.rax & ~ones) | ones);   // 32-bit results zero-extend
+        warn_ignored(d, q);
+    } else {
+        warn_ignored(d, q);
+    }
+    guest::skip_instruction();
+}
+
+} // namespace menhir::exit

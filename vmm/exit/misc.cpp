@@ -1,0 +1,105 @@
+// The short exit handlers: HLT, faults of the guest that end it, interrupts
+// that arrive while a guest runs, and instructions a guest may not use.
+#include "arch/x86/cpu.hpp"
+#include "kernel/console.hpp"
+#include "kernel/sched/scheduler.hpp"
+#include "arch/x86/vmx/vmx.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/exit/guest_state.hpp"
+#include "vmm/exit/handlers.hpp"
+
+namespace menhir::exit {
+
+void hlt(Vcpu&)
+{
+    // The vCPU sleeps until it has work. With interrupts off and nothing
+    // pending that is forever, which is the guest's choice, not a crash.
+    guest::skip_instruction();
+    scheduler::block_current();
+}
+
+void ept_violation(Vcpu& v)
+{
+    // Exit qualification bits 0-2: the access was a read, write or fetch (SDM Vol 3C Table 28-7).
+    const uint64_t q = vmx::read(vmx::Field::exit_qualification);
+    const char* kind = (q & 2) ? "write" : (q & 4) ? "instruction fetch" : "read";
+    domains::crash(*v.domain, "EPT violation at gpa 0x%lx %s (rip 0x%lx)", vmx::read(vmx::Field::guest_physical_address),
+                   kind, vmx::read(vmx::Field::guest_rip));
+}
+
+void ept_misconfig(Vcpu& v)
+{
+    domains::crash(*v.domain, "EPT misconfiguration at gpa 0x%lx", vmx::read(vmx::Field::guest_physical_address));
+}
+
+void triple_fault(Vcpu& v)
+{
+    domains::crash(*v.domain, "triple fault (rip 0x%lx)", vmx::read(vmx::Field::guest_rip));
+}
+
+void external_interrupt(Vcpu&)
+{
+    // Not acknowledged on exit: open the interrupt window for one
+    // instruction and let the IDT deliver it as usual.
+    asm volatile("sti; nop; cli" ::: "memory");
+}
+
+void exception_or_nmi(Vcpu& v)
+{
+    // The exception bitmap is empty, so only NMIs (NMI exiting) arrive here:
+    // hand them to the hypervisor's own NMI handler.
+    const uint64_t info = vmx::read(vmx::Field::exit_interruption_info);
+    if (((info >> 8) & 7) == 2) {
+        asm volatile("int $2" ::: "memory");
+        return;
+    }
+    domains::crash(*v.domain, "unexpected exception exit (vector %lu)", info & 0xff);
+}
+
+void preemption_timer(Vcpu&) { scheduler::slice_expired(); }
+
+void interrupt_window(Vcpu&)
+{
+    vmx::write(vmx::Field::proc_controls, vmx::read(vmx::Field::proc_controls) & ~vmx::proc_interrupt_window);
+}
+
+void skip(Vcpu&) { guest::skip_instruction(); }
+
+void undefined_opcode(Vcpu&) { guest::inject_ud(); }
+
+void ignore(Vcpu&) {}
+
+void entry_failure(Vcpu& v)
+{
+    const auto reason = static_cast<uint32_t>(vmx::read(vmx::Field::exit_reason));
+    domains::crash(*v.domain, "VM entry failed: %s (qualification 0x%lx)",
+                   vmx::to_string(static_cast<vmx::ExitReason>(reason & 0xffff)),
+                   vmx::read(vmx::Field::exit_qualification));
+}
+
+void unhandled(Vcpu& v)
+{
+    const auto reason = static_cast<uint32_t>(vmx::read(vmx::Field::exit_reason)) & 0xffff;
+    domains::crash(*v.domain, "unhandled VM exit %u (%s) at rip 0x%lx", reason,
+                   vmx::to_string(static_cast<vmx::ExitReason>(reason)), vmx::read(vmx::Field::guest_rip));
+}
+
+void xsetbv(Vcpu& v)
+{
+    // XCR0 rules (SDM Vol 1 13.3): only XCR0 exists, x87 must stay on, AVX
+    // needs SSE, and nothing the CPU does not support.
+    GuestRegs& r = v.ctx.regs;
+    const uint64_t value = (r.rdx << 32) | (r.rax & 0xffffffff);
+    const auto leaf = cpu::cpuid(0xd, 0);
+    const uint64_t supported = (static_cast<uint64_t>(leaf.edx) << 32) | leaf.eax;
+    if ((r.rcx & 0xffffffff) != 0 || !(value & 1) || (value & ~supported) || ((value & 4) && !(value & 2)) ||
+        guest::cpl() != 0) {
+        guest::inject_gp();
+        return;
+    }
+    v.xcr0 = value;
+    asm volatile("xsetbv" :: "c"(0), "a"(static_cast<uint32_t>(value)), "d"(static_cast<uint32_t>(value >> 32)));
+    guest::skip_instruction();
+}
+
+} // namespace menhir::exit

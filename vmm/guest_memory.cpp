@@ -1,0 +1,59 @@
+#include "vmm/guest_memory.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
+#include "kernel/mm/memory.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/guest_paging.hpp"
+
+namespace menhir::guest {
+namespace {
+
+// Page-table entries are read through the domain's EPT, like the CPU does.
+struct EptReader {
+    Domain* d;
+    bool operator()(uint64_t gpa, uint64_t& value, size_t bytes) const
+    {
+        value = 0;
+        return d->read_phys(gpa, &value, bytes);
+    }
+};
+
+template <typename Copy>
+bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
+{
+    const uint64_t cr0 = vmx::read(vmx::Field::guest_cr0);
+    const uint64_t cr3 = vmx::read(vmx::Field::guest_cr3);
+    const uint64_t cr4 = vmx::read(vmx::Field::guest_cr4);
+    const PagingMode mode = paging_mode(cr0, cr4, vmx::read(vmx::Field::guest_efer));
+    const EptReader reader{v.domain};
+    size_t done = 0;
+    while (done < len) {
+        const Translation t = translate(mode, cr0, cr3, cr4, linear + done, access, reader);
+        if (!t.ok) return false;
+        uint64_t contiguous = 0;
+        auto hpa = v.domain->translate(t.gpa, access == Access::write, contiguous);
+        if (!hpa) return false;
+        uint64_t chunk = t.page_bytes_left < contiguous ? t.page_bytes_left : contiguous;
+        if (chunk > len - done) chunk = len - done;
+        fn(phys_to_virt<uint8_t>(*hpa), done, chunk);
+        done += chunk;
+    }
+    return true;
+}
+
+} // namespace
+
+bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len)
+{
+    return copy(v, linear, len, Access::read, [dst](const uint8_t* host, size_t off, size_t n) {
+        __builtin_memcpy(static_cast<uint8_t*>(dst) + off, host, n);
+    });
+}
+
+bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len)
+{
+    return copy(v, linear, len, Access::write, [src](uint8_t* host, size_t off, size_t n) {
+        __builtin_memcpy(host, static_cast<const uint8_t*>(src) + off, n);
+    });
+}
+
+} // namespace menhir::guest

@@ -1,0 +1,38 @@
+// console_io: guests print on the hypervisor console with their "(dN) "
+// prefix. Like a debug build of Xen, Menhir lets every domain write.
+#include "vmm/abi/xen.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/hypercall/hypercall.hpp"
+
+namespace menhir::hypercall {
+
+int64_t console_io(Vcpu& v, Args& args)
+{
+    const uint64_t cmd = args.a[0];
+    const uint64_t count = args.a[1];
+    const uint64_t buffer = args.a[2];
+    switch (cmd) {
+    case xen::consoleio_write: {
+        // At most a chunk per exit; the rest continues on re-execution.
+        constexpr uint64_t chunk_max = 1024;
+        char chunk[chunk_max];
+        const uint64_t n = count < chunk_max ? count : chunk_max;
+        if (!guest::copy_from(v, buffer, chunk, n)) return xen::err::efault;
+        for (uint64_t i = 0; i < n; ++i) v.domain->console_put(chunk[i]);
+        if (n < count) {
+            set_arg(v, args, 1, count - n);
+            set_arg(v, args, 2, buffer + n);
+            return preempted;
+        }
+        return 0;
+    }
+    case xen::consoleio_read:
+        // Serial input reaches dom0 once it has a console backend.
+        return v.domain->privileged ? 0 : xen::err::eperm;
+    default:
+        return xen::err::enosys;
+    }
+}
+
+} // namespace menhir::hypercall

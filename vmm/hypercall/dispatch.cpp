@@ -1,0 +1,92 @@
+// The VMCALL exit: privilege, argument registers, table lookup, result.
+#include "arch/x86/vmx/vmcs.hpp"
+#include "vmm/abi/xen.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/exit/guest_state.hpp"
+#include "vmm/exit/handlers.hpp"
+#include "vmm/hypercall/hypercall.hpp"
+
+namespace menhir {
+namespace hypercall {
+namespace {
+
+enum class Who : uint8_t { anyone, dom0 };
+struct Entry { Handler handler; Who who; };
+
+int64_t not_implemented(Vcpu&, Args&) { return xen::err::enosys; }
+
+constexpr auto make_table()
+{
+    struct Table { Entry e[xen::hypercall_count]; } t{};
+    for (auto& e : t.e) e = Entry{nullptr, Who::anyone};
+    auto set = [&t](xen::Hypercall h, Handler fn, Who who) { t.e[static_cast<uint32_t>(h)] = Entry{fn, who}; };
+    set(xen::Hypercall::memory_op, memory_op, Who::anyone);
+    set(xen::Hypercall::xen_version, xen_version, Who::anyone);
+    set(xen::Hypercall::console_io, console_io, Who::anyone);
+    set(xen::Hypercall::vcpu_op, vcpu_op, Who::anyone);
+    set(xen::Hypercall::sched_op, sched_op, Who::anyone);
+    set(xen::Hypercall::hvm_op, hvm_op, Who::anyone);
+    set(xen::Hypercall::sysctl, not_implemented, Who::dom0);
+    set(xen::Hypercall::domctl, not_implemented, Who::dom0);
+    return t;
+}
+constexpr auto table = make_table();
+
+} // namespace
+
+void set_arg(Vcpu& v, const Args& args, int i, uint64_t value)
+{
+    GuestRegs& r = v.ctx.regs;
+    uint64_t* const regs64[5] = {&r.rdi, &r.rsi, &r.rdx, &r.r10, &r.r8};
+    uint64_t* const regs32[5] = {&r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi};
+    *(args.is64 ? regs64 : regs32)[i] = args.is64 ? value : (value & 0xffffffff);
+}
+
+bool write_page(Vcpu& v, uint64_t msr_value)
+{
+    // One page only (CPUID 0x40000002 EAX says 1): the page index bits must be 0.
+    if (msr_value & 0xfff) return false;
+    uint8_t page[4096];
+    __builtin_memset(page, 0xcc, sizeof page);   // int3 between stubs
+    for (uint32_t i = 0; i < 4096 / 32; ++i) {
+        uint8_t* stub = page + i * 32;
+        stub[0] = 0xb8;                          // mov $i, %eax
+        __builtin_memcpy(stub + 1, &i, 4);
+        stub[5] = 0x0f; stub[6] = 0x01; stub[7] = 0xc1;   // vmcall
+        stub[8] = 0xc3;                          // ret
+    }
+    return v.domain->write_phys(msr_value, page, sizeof page);
+}
+
+} // namespace hypercall
+
+void exit::vmcall(Vcpu& v)
+{
+    GuestRegs& r = v.ctx.regs;
+    // Hypercalls are for the guest kernel (Xen: -EPERM from user mode).
+    if (guest::cpl() != 0) {
+        r.rax = static_cast<uint64_t>(xen::err::eperm);
+        guest::skip_instruction();
+        return;
+    }
+    hypercall::Args args{};
+    args.is64 = guest::in_64bit_code();
+    const uint64_t number = args.is64 ? r.rax : (r.rax & 0xffffffff);
+    if (args.is64) {
+        args.a[0] = r.rdi; args.a[1] = r.rsi; args.a[2] = r.rdx; args.a[3] = r.r10; args.a[4] = r.r8;
+    } else {
+        args.a[0] = r.rbx & 0xffffffff; args.a[1] = r.rcx & 0xffffffff; args.a[2] = r.rdx & 0xffffffff;
+        args.a[3] = r.rsi & 0xffffffff; args.a[4] = r.rdi & 0xffffffff;
+    }
+    int64_t result = xen::err::enosys;
+    if (number < xen::hypercall_count && hypercall::table.e[number].handler) {
+        const auto& e = hypercall::table.e[number];
+        result = (e.who == hypercall::Who::dom0 && !v.domain->privileged) ? xen::err::eperm : e.handler(v, args);
+    }
+    if (result == hypercall::preempted) return;   // RIP stays on the VMCALL
+    if (v.domain->state != DomainState::running) return;   // it shut down or crashed
+    r.rax = args.is64 ? static_cast<uint64_t>(result) : (static_cast<uint64_t>(result) & 0xffffffff);
+    guest::skip_instruction();
+}
+
+} // namespace menhir

@@ -1,0 +1,36 @@
+// Xen hypercalls: VMCALL with the number in RAX and arguments in RDI, RSI,
+// RDX, R10, R8 (32-bit guests: EBX, ECX, EDX, ESI, EDI), the result in RAX.
+// One table maps numbers to handlers and says who may call them.
+#pragma once
+#include "vmm/vcpu.hpp"
+#include <cstdint>
+
+namespace menhir::hypercall {
+
+struct Args {
+    uint64_t a[5];
+    bool is64;                    // the caller runs 64-bit code
+};
+
+// A handler's result: an errno (negative), a value, or `preempted`, which
+// means the handler updated the arguments to what is left and the guest
+// re-executes the VMCALL (Xen's hypercall continuation), so no hypercall
+// holds a CPU for long.
+inline constexpr int64_t preempted = -0x7fffffffffffffffll;
+using Handler = int64_t (*)(Vcpu& v, Args& args);
+
+// Writes argument `i` back to the guest's register (for continuations).
+void set_arg(Vcpu& v, const Args& args, int i, uint64_t value);
+
+// MSR 0x40000000: fill the guest page at (value & ~0xfff) with one 32-byte
+// stub per hypercall. False for #GP.
+[[nodiscard]] bool write_page(Vcpu& v, uint64_t msr_value);
+
+int64_t console_io(Vcpu& v, Args& args);
+int64_t xen_version(Vcpu& v, Args& args);
+int64_t sched_op(Vcpu& v, Args& args);
+int64_t memory_op(Vcpu& v, Args& args);
+int64_t hvm_op(Vcpu& v, Args& args);
+int64_t vcpu_op(Vcpu& v, Args& args);
+
+} // namespace menhir::hypercall

@@ -1,0 +1,201 @@
+#include "vmm/pvh_start_info.hpp"
+
+#include "kernel/lib/types.hpp"
+
+namespace menhir::pvh {
+namespace {
+
+// The guest enters in 32-bit protected mode with paging off and finds
+// start_info through %ebx, so the boot data must sit below 4 GiB.
+constexpr uint64_t four_gib = 1ull << 32;
+
+// Bytes copied for a command line, NUL included: stops at the string's
+// own NUL, so it never reads past a shorter string, and at max_cmdline.
+uint64_t cmdline_bytes(const char* s)
+{
+    size_t n = 0;
+    while (n < max_cmdline - 1 && s[n] != '\0') {
+        ++n;
+    }
+    return n + 1;
+}
+
+// Hands out guest-physical ranges upwards from `next`, never past `limit`.
+// Invariant: next <= limit <= 4 GiB, so aligning `next` cannot wrap.
+class Allocator final {
+public:
+    Allocator(uint64_t start, uint64_t limit) : next_{start}, limit_{limit} {}
+
+    // Returns false if [aligned next, + size) does not end by `limit`.
+    [[nodiscard]] bool take(uint64_t size, uint64_t align, uint64_t& at)
+    {
+        const uint64_t base = align_up(next_, align);
+        if (base > limit_ || size > limit_ - base) {
+            return false;
+        }
+        at = base;
+        next_ = base + size;
+        return true;
+    }
+    [[nodiscard]] uint64_t next() const { return next_; }
+
+private:
+    uint64_t next_;
+    uint64_t limit_;
+};
+
+Error plan_into(const BootInput& in, Layout& out)
+{
+    if (in.module_count > max_modules) {
+        return Error::too_many_modules;
+    }
+    if (in.memory_bytes == 0 || in.memory_bytes % page_size != 0 || in.reserved_top_bytes % page_size != 0 ||
+        in.reserved_top_bytes >= in.memory_bytes) {
+        return Error::bad_memory_size;
+    }
+    const uint64_t usable = in.memory_bytes - in.reserved_top_bytes;
+    if (in.kernel_end > usable) {
+        return Error::kernel_outside_ram;
+    }
+    const uint64_t limit = usable < four_gib ? usable : four_gib;
+    if (in.kernel_end > limit) {
+        return Error::does_not_fit;
+    }
+    // kernel_end <= limit <= 4 GiB, so this cannot wrap. Page 0 is skipped
+    // because the ABI reads address 0 as "not present".
+    uint64_t start = align_up(in.kernel_end, page_size);
+    if (start == 0) {
+        start = page_size;
+    }
+
+    Allocator a{start, limit};
+    if (!a.take(sizeof(StartInfo), alignof(StartInfo), out.start_info)) {
+        return Error::does_not_fit;
+    }
+    if (in.module_count != 0 &&
+        !a.take(in.module_count * sizeof(ModlistEntry), alignof(ModlistEntry), out.modlist)) {
+        return Error::does_not_fit;
+    }
+    out.memmap_entries = in.reserved_top_bytes != 0 ? 2 : 1;
+    if (!a.take(out.memmap_entries * sizeof(MemmapEntry), alignof(MemmapEntry), out.memmap)) {
+        return Error::does_not_fit;
+    }
+    if (in.cmdline != nullptr && !a.take(cmdline_bytes(in.cmdline), 1, out.cmdline)) {
+        return Error::does_not_fit;
+    }
+    for (size_t i = 0; i < in.module_count; ++i) {
+        const char* s = in.modules[i].cmdline;
+        if (s != nullptr && !a.take(cmdline_bytes(s), 1, out.module_cmdline[i])) {
+            return Error::does_not_fit;
+        }
+    }
+    for (size_t i = 0; i < in.module_count; ++i) {
+        if (!a.take(in.modules[i].size, page_size, out.module_base[i])) {
+            return Error::does_not_fit;
+        }
+    }
+    out.end = a.next();
+    return Error::none;
+}
+
+bool same(const Layout& a, const Layout& b)
+{
+    if (a.start_info != b.start_info || a.modlist != b.modlist || a.memmap != b.memmap ||
+        a.memmap_entries != b.memmap_entries || a.cmdline != b.cmdline || a.end != b.end) {
+        return false;
+    }
+    for (size_t i = 0; i < max_modules; ++i) {
+        if (a.module_cmdline[i] != b.module_cmdline[i] || a.module_base[i] != b.module_base[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool write_cmdline(WriteFn write_fn, void* ctx, uint64_t gpa, const char* s)
+{
+    // Copy the characters, then a NUL of our own: a string cut at
+    // max_cmdline has none at that point.
+    const uint64_t chars = cmdline_bytes(s) - 1;
+    return write_fn(ctx, gpa, s, chars) && write_fn(ctx, gpa + chars, nullptr, 1);
+}
+
+} // namespace
+
+const char* to_string(Error e)
+{
+    switch (e) {
+    case Error::none: return "no error";
+    case Error::too_many_modules: return "too many boot modules";
+    case Error::does_not_fit: return "boot data does not fit in guest RAM below 4 GiB";
+    case Error::bad_memory_size: return "guest memory or reserved size is zero or not page-aligned";
+    case Error::kernel_outside_ram: return "kernel image ends beyond guest RAM";
+    }
+    return "unknown PVH layout error";
+}
+
+Error plan(const BootInput& in, Layout& out)
+{
+    out = Layout{};
+    const Error e = plan_into(in, out);
+    if (e != Error::none) {
+        out = Layout{};
+    }
+    return e;
+}
+
+bool write(const BootInput& in, const Layout& layout, WriteFn write_fn, void* ctx)
+{
+    // Re-plan rather than trust `layout`: every size below is then known to
+    // fit the ranges it is written to.
+    Layout check{};
+    if (plan(in, check) != Error::none || !same(check, layout)) {
+        return false;
+    }
+
+    StartInfo info{};
+    info.magic = start_info_magic;
+    info.version = start_info_version;
+    info.nr_modules = static_cast<uint32_t>(in.module_count);
+    info.modlist_paddr = layout.modlist;
+    info.cmdline_paddr = layout.cmdline;
+    info.memmap_paddr = layout.memmap;
+    info.memmap_entries = layout.memmap_entries;
+    if (!write_fn(ctx, layout.start_info, &info, sizeof info)) {
+        return false;
+    }
+
+    for (size_t i = 0; i < in.module_count; ++i) {
+        ModlistEntry m{};
+        m.paddr = layout.module_base[i];
+        m.size = in.modules[i].size;
+        m.cmdline_paddr = layout.module_cmdline[i];
+        if (!write_fn(ctx, layout.modlist + i * sizeof m, &m, sizeof m)) {
+            return false;
+        }
+    }
+
+    const uint64_t usable = in.memory_bytes - in.reserved_top_bytes;
+    MemmapEntry map[2]{};
+    map[0] = MemmapEntry{0, usable, e820_ram, 0};
+    map[1] = MemmapEntry{usable, in.reserved_top_bytes, e820_reserved, 0};
+    if (!write_fn(ctx, layout.memmap, map, layout.memmap_entries * sizeof(MemmapEntry))) {
+        return false;
+    }
+
+    if (in.cmdline != nullptr && !write_cmdline(write_fn, ctx, layout.cmdline, in.cmdline)) {
+        return false;
+    }
+    for (size_t i = 0; i < in.module_count; ++i) {
+        const ModuleInput& m = in.modules[i];
+        if (m.cmdline != nullptr && !write_cmdline(write_fn, ctx, layout.module_cmdline[i], m.cmdline)) {
+            return false;
+        }
+        if (m.size != 0 && (m.data == nullptr || !write_fn(ctx, layout.module_base[i], m.data, m.size))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace menhir::pvh

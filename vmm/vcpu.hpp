@@ -1,0 +1,45 @@
+// A virtual CPU: its register file, its VMCS and its scheduling unit.
+#pragma once
+#include "kernel/lib/types.hpp"
+#include "kernel/sched/credit.hpp"
+#include <cstddef>
+#include <cstdint>
+
+namespace menhir {
+
+struct Domain;
+
+// Saved by the exit stub (arch/x86/vmx/world_switch.S) with pushes that end
+// at HOST_RSP = &regs + 1, so the order is the reverse of the pushes.
+struct GuestRegs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+struct VcpuContext {
+    GuestRegs regs;
+    uint64_t launched;   // 0 until the first VMLAUNCH; read by the stub
+};
+static_assert(offsetof(VcpuContext, launched) == 120, "world_switch.S relies on this offset");
+
+// MSRs the guest uses directly (no exits) that VM entry/exit do not switch:
+// Menhir does not use them itself, so they change only when vCPUs do.
+struct LazyMsrs {
+    uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux;
+};
+
+struct Vcpu {
+    VcpuContext ctx;              // first: the stub addresses it directly
+    Domain* domain;
+    uint32_t id;
+    uint16_t vpid;
+    HostPhys vmcs;
+    bool up;                      // started (vCPU 0 at build, others by VCPUOP_up)
+    uint32_t host_cpu;            // CPU whose host state the VMCS holds (~0u: none yet)
+    LazyMsrs msrs;
+    uint64_t xcr0;                // the guest's XCR0 (1 until it sets one)
+    HostPhys fpu;                 // its x87/SSE/AVX state while it is not loaded (XSAVE area)
+    sched::Unit unit;
+    uint64_t exits;               // VM exits taken, for the `d` debug key
+};
+
+} // namespace menhir
