@@ -154,7 +154,7 @@ class Bochs(Emulator):
             "error: action=report",
             "info: action=report",
             "debug: action=ignore",
-        ]
+        ] + list(a.bochsrc_line or [])
         bochsrc = os.path.join(self.workdir, "bochsrc")
         with open(bochsrc, "w") as f:
             f.write("\n".join(rc) + "\n")
@@ -435,6 +435,7 @@ def run_session(args, emu, console, listener):
     in_fd = console.in_fd
     sock_open = True
     exit_seen_at = None
+    closed_at = None
     while True:
         now = time.monotonic()
         if deadline is not None and now >= deadline:
@@ -448,6 +449,14 @@ def run_session(args, emu, console, listener):
                 code, msg = emu.classify_exit(proc.returncode)
                 note(msg)
                 return code
+        elif not sock_open:
+            # The serial port closed but the emulator lingers: give it a
+            # moment to exit by itself, then stop it.
+            if closed_at is None:
+                closed_at = now
+            elif now - closed_at > 10.0:
+                note("%s closed its serial port but did not exit; stopping it" % emu.name)
+                return 1
 
         rlist = []
         if sock_open:
@@ -550,6 +559,8 @@ def parse_args(argv):
                         "with QEMU, the -cpu value")
     p.add_argument("--ips", type=int, default=DEFAULT_IPS,
                    help="Bochs emulated instructions per emulated second (default: %d)" % DEFAULT_IPS)
+    p.add_argument("--bochsrc-line", action="append", metavar="LINE",
+                   help="append LINE to the generated bochsrc (repeatable; Bochs only)")
     p.add_argument("--input-delay", type=float, default=0.002, metavar="SECONDS",
                    help="pause between bytes sent to the serial line (default: 0.002)")
     args = p.parse_args(argv)

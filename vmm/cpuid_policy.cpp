@@ -34,9 +34,12 @@ Regs xen_leaf(uint32_t leaf, const Context& ctx)
 
 } // namespace
 
-Regs filter(uint32_t leaf, uint32_t subleaf, Regs host, const Context& ctx)
+void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
 {
-    if (synthetic(leaf)) return xen_leaf(leaf, ctx);
+    if (synthetic(leaf)) {
+        host = xen_leaf(leaf, ctx);
+        return;
+    }
     switch (leaf) {
     case 1:
         // No VMX or SMX (no nesting), no MONITOR/MWAIT, no (x2)APIC yet, no
@@ -46,18 +49,19 @@ Regs filter(uint32_t leaf, uint32_t subleaf, Regs host, const Context& ctx)
         host.ecx |= ecx_hypervisor;
         host.edx &= ~(edx_apic | edx_ds | edx_acpi | edx_tm | edx_pbe);
         host.ebx = (host.ebx & 0x0000ffffu) | (1u << 16) | (ctx.vcpu_id << 24);   // one logical CPU, APIC id = vCPU
-        return host;
+        return;
     case 5: case 6: case 0xa: case 0xb: case 0x1f:
-        return {0, 0, 0, 0};   // MONITOR, power, PMU and topology: not offered
+        host = {0, 0, 0, 0};   // MONITOR, power, PMU and topology: not offered
+        return;
     case 7:
         if (subleaf == 0) {
             host.ebx &= ~(ebx7_sgx | ebx7_pqm | ebx7_pqe | ebx7_pt);
             host.ecx &= ~ecx7_waitpkg;
             host.edx &= ~(edx7_ibrs | edx7_stibp | edx7_l1d_flush | edx7_arch_caps | edx7_ssbd);
         }
-        return host;
+        return;
     default:
-        return host;
+        return;
     }
 }
 

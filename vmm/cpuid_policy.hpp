@@ -13,7 +13,8 @@ struct Context { uint32_t vcpu_id; uint16_t domid; };
 // the rest of the hypervisor range).
 [[nodiscard]] constexpr bool synthetic(uint32_t leaf) { return (leaf & 0xffff0000u) == 0x40000000u; }
 
-// `host` is what the CPU answered for (leaf, subleaf) (ignored for synthetic leaves).
-[[nodiscard]] Regs filter(uint32_t leaf, uint32_t subleaf, Regs host, const Context& ctx);
+// `regs` holds what the CPU answered for (leaf, subleaf) (nothing for
+// synthetic leaves) and is turned into what the guest sees.
+void filter(uint32_t leaf, uint32_t subleaf, Regs& regs, const Context& ctx);
 
 } // namespace menhir::cpuid_policy

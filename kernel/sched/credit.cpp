@@ -50,7 +50,7 @@ void Credit::add(Unit& u, Account& a, uint32_t cpu)
     u.share_ = 0;
     u.prio_ = Priority::under;
     u.tracked_ = true;
-    u.queued_ = u.parked_ = u.boost_ = u.yielded_ = u.demand_ = false;
+    u.queued_ = u.parked_ = u.boost_ = u.yielded_ = u.demand_ = u.steady_ = false;
 
     u.prev_sibling_ = nullptr;
     u.sibling_ = a.units_;
@@ -100,19 +100,28 @@ void Credit::remove(Unit& u)
     }
     u.tracked_ = false;
     u.state = State::blocked;
-    u.boost_ = u.yielded_ = u.demand_ = false;
+    u.boost_ = u.yielded_ = u.demand_ = u.steady_ = false;
 }
 
 int Credit::wake(Unit& u, uint64_t now_ns)
 {
     if (!u.tracked_ || u.state != State::blocked)
         return -1;
-    account(now_ns);
+    // Runnable first, so that a tick accounted now sees it wanting CPU.
     u.state = State::runnable;
     u.demand_ = true;
     u.yielded_ = false;
+    account(now_ns);
     if (out_of_cap(u)) {
+        // Somebody must come back at the next tick to unpark it: an idle
+        // CPU, poked now, asks for that in pick_next's slice_out. Busy CPUs
+        // come back within a slice anyway.
         park(u);
+        for (uint32_t i = 0; i < cpus_; i++) {
+            const uint32_t c = (u.cpu + i) % cpus_;
+            if (queues_[c].curr == nullptr)
+                return static_cast<int>(c);
+        }
         return -1;
     }
     // Xen's boost: a vCPU that wakes with credit left (typically after
@@ -161,7 +170,9 @@ void Credit::block(Unit& u, uint64_t now_ns)
         unpark(u);
     }
     u.state = State::blocked;
-    u.boost_ = u.yielded_ = false;
+    u.boost_ = u.yielded_ = u.steady_ = false;
+    if (u.credit_ > credit_max_blocked)
+        u.credit_ = credit_max_blocked;
 }
 
 void Credit::yield(Unit& u)
@@ -266,6 +277,7 @@ void Credit::account(uint64_t now_ns)
                 u->credit_ = max;
             if (u->credit_ < credit_min)
                 u->credit_ = credit_min;
+            u->steady_ = u->state != State::blocked;
             if (u->parked_ && !out_of_cap(*u)) {
                 unpark(*u);
                 enqueue(*u, false);
@@ -336,38 +348,40 @@ void Credit::distribute(uint64_t elapsed_ns)
     }
 }
 
-// When every runnable uncapped unit is OVER, the shares handed out were less
-// than the CPU time used (some went to units that blocked and had it clamped
-// away). Hand out whole extra rounds of the same shares until one of them
-// is UNDER again: the weights keep deciding, instead of everybody drifting
-// OVER and sharing round-robin.
+// Credit is conserved among CPU-bound units only if they are handed all
+// the time they use. Part of each tick goes to units that block and do not
+// use it (their credit is clamped away), so the steady uncapped units
+// (runnable since the last tick without blocking: the CPU-bound ones) would
+// drift OVER together and, FIFO within a priority, share round-robin. When
+// their total credit is negative, hand them whole extra rounds of their
+// shares until it is not: the weights keep deciding, and OVER keeps meaning
+// "had more than its share while a competitor waited".
 void Credit::top_up()
 {
-    uint64_t rounds = ~uint64_t{0};
+    int64_t total = 0;
+    int64_t shares = 0;
     for (Account* a = accounts_; a != nullptr; a = a->next_) {
         if (a->cap != 0)
             continue;
         for (Unit* u = a->units_; u != nullptr; u = u->sibling_) {
-            if (u->state == State::blocked || u->share_ <= 0)
-                continue;
-            if (u->credit_ >= 0)
-                return;
-            const uint64_t debt = static_cast<uint64_t>(-u->credit_);
-            const uint64_t share = static_cast<uint64_t>(u->share_);
-            const uint64_t need = (debt + share - 1) / share;
-            if (need < rounds)
-                rounds = need;
+            if (u->steady_ && u->state != State::blocked && u->share_ > 0) {
+                total += u->credit_;
+                shares += u->share_;
+            }
         }
     }
-    if (rounds == ~uint64_t{0})
+    if (total >= 0 || shares == 0)
         return;
-    // rounds * share <= debt + share of the unit that needs the fewest
-    // rounds, hence for every unit: bounded by -credit_min + share.
+    // For every unit rounds * share <= -total + share (share <= shares),
+    // and account() clamps the result.
+    const int64_t rounds = (-total + shares - 1) / shares;
     for (Account* a = accounts_; a != nullptr; a = a->next_) {
         if (a->cap != 0)
             continue;
-        for (Unit* u = a->units_; u != nullptr; u = u->sibling_)
-            u->credit_ += static_cast<int64_t>(rounds) * u->share_;
+        for (Unit* u = a->units_; u != nullptr; u = u->sibling_) {
+            if (u->steady_ && u->state != State::blocked && u->share_ > 0)
+                u->credit_ += rounds * u->share_;
+        }
     }
 }
 
@@ -562,8 +576,6 @@ const char* Credit::check() const
             return "parked list back link broken";
         if (!u->tracked_ || !u->parked_ || u->queued_ || u->state != State::runnable)
             return "parked list holds a unit that is not parked";
-        if (u->account->cap == 0)
-            return "uncapped unit parked";
         parked++;
     }
     if (parked != parked_count_)

@@ -22,10 +22,12 @@
 // - Units that do not use their share (they block) would bank credit and
 //   starve the busy ones of credit, until every busy unit is OVER and the
 //   weights no longer matter (the well-known drift of credit schedulers). Two
-//   rules prevent that: a blocked unit's credit is clamped to one slice, and
-//   when every runnable uncapped unit is OVER, whole extra rounds of the same
-//   shares are handed out until one of them is UNDER again. Both keep what
-//   each busy unit receives proportional to its share.
+//   rules prevent that: a unit that blocks keeps at most one slice of credit,
+//   and when the total credit of the steady uncapped units (runnable since
+//   the last tick without blocking) is negative, they get whole extra rounds
+//   of their shares until it is not. What each CPU-bound unit receives stays
+//   proportional to its share, and OVER keeps meaning "had more than its
+//   share while a competitor waited".
 // - A capped unit whose credit runs out is parked (off the run queues) until
 //   the next tick gives it credit; its slices never exceed its credit, so
 //   the cap holds tick by tick, not only on average.
@@ -98,6 +100,7 @@ private:
     bool boost_{false};
     bool yielded_{false};
     bool demand_{false};   // woken since the last tick
+    bool steady_{false};   // runnable since the last tick without blocking
 };
 
 class Credit final {
@@ -108,13 +111,14 @@ public:
     // if u is already tracked.
     void add(Unit& u, Account& a, uint32_t cpu);
     // From any state. A running unit just stops being tracked (it is not
-    // charged): the caller must not pass it as pick_next's prev afterwards.
+    // charged for its last stretch) and its CPU counts as idle.
     void remove(Unit& u);
 
     // blocked -> runnable, queued on u.cpu, or on an idle CPU that was not
     // already poked (u.cpu is updated), so that CPU runs it straight away.
     // Returns the CPU to poke (an idle CPU, or u.cpu when u should preempt
-    // what runs there), or -1. A capped unit without credit is parked: -1.
+    // what runs there), or -1. A capped unit without credit is parked; an
+    // idle CPU is then returned so that it asks to come back at the next tick.
     int wake(Unit& u, uint64_t now_ns);
     // runnable/running -> blocked; a running unit is charged up to now and
     // its CPU counts as idle until its next pick_next.
@@ -124,8 +128,10 @@ public:
     // (as in Xen), so a spinning vCPU can let a lock holder that is OVER run.
     void yield(Unit& u);
 
-    // CPU `cpu` reschedules at `now_ns`. `prev` (what ran there, or nullptr)
-    // is charged and, if still runnable, requeued (or parked). Returns the
+    // CPU `cpu` reschedules at `now_ns`. What ran there is charged and, if
+    // still runnable, requeued (or parked). The scheduler knows what ran:
+    // `prev` is the caller's view only, and a unit that blocked or was
+    // removed meanwhile is no longer charged or requeued. Returns the
     // unit to run (state running, cpu = this cpu) and its slice in
     // `slice_out` (<= slice_ns; shorter for a capped unit), or nullptr to
     // idle. When idling, `slice_out` is how long the CPU may sleep before it

@@ -31,6 +31,9 @@ public:
         uint64_t left{0};    // of the current burst
         uint64_t wake_at{never};
         uint64_t ran{0};     // seen by the simulator
+        uint32_t last_cpu{~0u};
+        uint64_t runs{0};
+        uint64_t migrations{0};
     };
 
     explicit Sim(uint32_t cpus) : cpus_(cpus) { sched.init(cpus, now); }
@@ -124,13 +127,16 @@ public:
             // Blocked units never exceed a slice of credit; nobody goes
             // unboundedly into debt or credit.
             if (j->unit.state == State::blocked)
-                REQUIRE(j->unit.credit_ns() <= static_cast<int64_t>(slice_ns) + static_cast<int64_t>(tick_ns));
+                REQUIRE(j->unit.credit_ns() <= static_cast<int64_t>(slice_ns));
             REQUIRE(j->unit.credit_ns() < static_cast<int64_t>(4 * slice_ns));
             REQUIRE(j->unit.credit_ns() > -static_cast<int64_t>(5 * slice_ns));
-            uint64_t pending = 0;
-            if (j->unit.state == State::running)
-                pending = now - cpus_[j->unit.cpu].start;
-            REQUIRE(j->unit.runtime_ns == j->ran - pending);
+            // Running units are charged at ticks and when descheduled.
+            if (j->unit.state == State::running) {
+                REQUIRE(j->unit.runtime_ns >= j->ran);
+                REQUIRE(j->unit.runtime_ns <= j->ran + (now - cpus_[j->unit.cpu].start));
+            } else {
+                REQUIRE(j->unit.runtime_ns == j->ran);
+            }
         }
     }
 
@@ -187,6 +193,11 @@ private:
         if (next != nullptr) {
             REQUIRE(next->state == State::running);
             REQUIRE(next->cpu == c);
+            Job& j = job_of(*next);
+            j.runs++;
+            if (j.last_cpu != ~0u && j.last_cpu != c)
+                j.migrations++;
+            j.last_cpu = c;
             REQUIRE(slice > 0);
             cpu.end = now + slice;
             cpu.timer = never;
@@ -208,6 +219,7 @@ private:
                 j.left = j.burst;
                 j.wake_at = now + j.sleep;
                 cpu.cur = u;   // pick_next's prev: it blocked meanwhile
+                cpu.start = now;
             }
         } else {
             idle_wakeups++;
@@ -417,13 +429,12 @@ TEST_CASE("credit: an idle CPU steals from a busy queue", "[credit]")
     REQUIRE(s.pick_next(1, 0, nullptr, slice) == nullptr);
     CHECK(slice == 0);   // nothing parked: sleep until poked
 
-    // All three woken on CPU 0 while CPU 1 looks busy to the scheduler is
-    // impossible, so make CPU 1 busy first with u[2], then wake the others.
-    s.wake(u[2], 0);
+    CHECK(s.wake(u[2], 0) == 0);
     REQUIRE(s.pick_next(0, 0, nullptr, slice) == &u[2]);
-    CHECK(s.wake(u[0], 0) == 1);   // CPU 0 busy, CPU 1 idle: poke CPU 1
+    CHECK(s.wake(u[0], 0) == 1);    // CPU 0 busy, CPU 1 idle: u[0] goes there
     CHECK(u[0].cpu == 1);
-    CHECK(s.wake(u[1], 0) == -1);  // CPU 1 already poked, nothing to preempt
+    CHECK(s.wake(u[1], 0) == -1);   // CPU 1 already poked, nothing to preempt
+    CHECK(u[1].cpu == 0);
     CHECK(s.runnable_count(0) == 1);
     CHECK(s.runnable_count(1) == 1);
     REQUIRE(s.pick_next(1, 1 * ms, nullptr, slice) == &u[0]);
@@ -434,18 +445,38 @@ TEST_CASE("credit: an idle CPU steals from a busy queue", "[credit]")
     CHECK(u[1].cpu == 1);
     CHECK(s.runnable_count(0) == 0);
     CHECK(s.check() == nullptr);
+}
 
-    // A CPU whose local best is OVER takes an UNDER unit from elsewhere.
-    s.block(u[1], 3 * ms);
-    REQUIRE(s.pick_next(1, 3 * ms, nullptr, slice) == nullptr);
-    // u[2] runs alone on CPU 0 for a long while and ends up OVER ...
-    Unit* cur = &u[2];
-    uint64_t t = 3 * ms;
-    for (; t < 200 * ms; t += slice)
-        REQUIRE((cur = s.pick_next(0, t, cur, slice)) == &u[2]);
-    // ... meanwhile u[1] wakes UNDER on a CPU 0 that runs u[2]
-    CHECK(u[2].credit_ns() < 0);
-    u[1].cpu = 0;
+TEST_CASE("credit: a CPU whose best unit is OVER takes an UNDER one from elsewhere", "[credit]")
+{
+    // Three busy units of equal weight on two CPUs are entitled to 2/3 of a
+    // CPU each. x alone on CPU 1 uses a whole CPU and goes OVER; y and z
+    // share CPU 0 and stay UNDER. When x's slice ends, CPU 1 takes z.
+    Credit s;
+    s.init(2, 0);
+    Account a;
+    Account b;
+    Account c;
+    Unit x;
+    Unit y;
+    Unit z;
+    s.add(x, a, 1);
+    s.add(y, b, 0);
+    s.add(z, c, 0);
+    uint64_t slice = 0;
+    CHECK(s.wake(y, 0) == 0);
+    REQUIRE(s.pick_next(0, 0, nullptr, slice) == &y);
+    CHECK(s.wake(x, 0) == 1);
+    REQUIRE(s.pick_next(1, 0, nullptr, slice) == &x);
+    CHECK(s.wake(z, 0) == -1);   // both CPUs busy, z is no better than y
+    CHECK(z.cpu == 0);
+
+    REQUIRE(s.pick_next(1, slice_ns, &x, slice) == &z);
+    CHECK(x.priority() == Priority::over);
+    CHECK(z.cpu == 1);
+    CHECK(s.runnable_count(1) == 1);   // x waits there
+    // CPU 0: y is OVER too now, but x (OVER) is no better: y runs on.
+    REQUIRE(s.pick_next(0, slice_ns, &y, slice) == &y);
     CHECK(s.check() == nullptr);
 }
 
@@ -478,151 +509,150 @@ TEST_CASE("credit: blocked units use nothing and bank bounded credit", "[credit]
     CHECK(Sim::share(p, 5 * sec) == Approx(2.0 / 52).margin(0.005));
 }
 
-TEST_CASE("credit: wake pokes an idle CPU or preempts an OVER unit", "[credit]")
+TEST_CASE("credit: wake pokes an idle CPU", "[credit]")
 {
     Credit s;
-    s.init(1, 0);
+    s.init(2, 0);
     Account a;
-    Account b;
-    Unit hog;
-    Unit waker;
-    s.add(hog, a, 0);
-    s.add(waker, b, 0);
+    Unit u;
+    Unit v;
+    s.add(u, a, 1);
+    s.add(v, a, 1);
     uint64_t slice = 0;
-
-    // Idle CPU: wake returns it, and it should reschedule.
-    CHECK(s.wake(hog, 0) == 0);
-    CHECK(s.should_preempt(0));
-    REQUIRE(s.pick_next(0, 0, nullptr, slice) == &hog);
-    CHECK(hog.state == State::running);
-    CHECK(slice == slice_ns);
+    CHECK(s.wake(u, 0) == 1);
+    CHECK(s.should_preempt(1));
     CHECK(!s.should_preempt(0));
-
-    // The hog runs alone long enough to go OVER.
-    Unit* cur = &hog;
-    uint64_t t = 0;
-    while (t < 100 * ms) {
-        t += slice;
-        REQUIRE((cur = s.pick_next(0, t, cur, slice)) == &hog);
-    }
-    t += 15 * ms;   // charged at the next tick's accounting
-    CHECK(s.wake(waker, t) == 0);
-    CHECK(hog.credit_ns() < 0);
-    CHECK(waker.priority() == Priority::boost);
-    CHECK(s.should_preempt(0));
-    REQUIRE(s.pick_next(0, t, &hog, slice) == &waker);
-    CHECK(hog.state == State::runnable);
-    CHECK(s.runnable_count(0) == 1);
-
-    // A woken OVER unit does not preempt an UNDER one.
-    s.block(waker, t + 1 * ms);
-    REQUIRE(s.pick_next(0, t + 1 * ms, &waker, slice) == &hog);
-    CHECK(s.check() == nullptr);
-
+    REQUIRE(s.pick_next(1, 0, nullptr, slice) == &u);
+    CHECK(u.state == State::running);
+    CHECK(slice == slice_ns);
+    CHECK(!s.should_preempt(1));
+    // Its own CPU is busy: the idle one is poked and gets it.
+    CHECK(s.wake(v, 0) == 0);
+    CHECK(v.cpu == 0);
+    REQUIRE(s.pick_next(0, 0, nullptr, slice) == &v);
     // Spurious wakes are ignored.
-    CHECK(s.wake(hog, t + 2 * ms) == -1);
+    CHECK(s.wake(u, 1 * ms) == -1);
+    CHECK(s.wake(v, 1 * ms) == -1);
     CHECK(s.check() == nullptr);
 }
 
-TEST_CASE("credit: a woken OVER unit waits for its turn", "[credit]")
+TEST_CASE("credit: a woken UNDER unit preempts an OVER one", "[credit]")
+{
+    // Three equal CPU-bound units on two CPUs are entitled to 2/3 of a CPU
+    // each: h, alone on CPU 0, goes OVER; s1 and s2 share CPU 1.
+    Credit s;
+    s.init(2, 0);
+    Account a;
+    Account b;
+    Account c;
+    Account d;
+    Unit h;
+    Unit s1;
+    Unit s2;
+    Unit io;
+    s.add(h, a, 0);
+    s.add(s1, b, 1);
+    s.add(s2, c, 1);
+    s.add(io, d, 0);
+    uint64_t slice = 0;
+    CHECK(s.wake(h, 0) == 0);
+    CHECK(s.wake(s1, 0) == 1);
+    REQUIRE(s.pick_next(0, 0, nullptr, slice) == &h);
+    REQUIRE(s.pick_next(1, 0, nullptr, slice) == &s1);
+    CHECK(s.wake(s2, 0) == -1);   // both busy; BOOST does not preempt BOOST
+
+    CHECK(s.wake(io, 15 * ms) == 0);   // the tick at 10 ms is accounted here
+    CHECK(h.credit_ns() < 0);
+    CHECK(io.priority() == Priority::boost);
+    CHECK(s.should_preempt(0));
+    REQUIRE(s.pick_next(0, 15 * ms, &h, slice) == &io);
+    CHECK(h.state == State::runnable);
+    CHECK(h.priority() == Priority::over);
+    CHECK(s.runnable_count(0) == 1);
+    CHECK(s.check() == nullptr);
+}
+
+TEST_CASE("credit: a woken OVER unit does not preempt", "[credit]")
 {
     Credit s;
     s.init(1, 0);
-    Account a;
-    Account b;
+    Account heavy;
+    heavy.weight = max_weight;
+    Account light;
+    light.weight = 1;
     Unit x;
     Unit y;
-    s.add(x, a, 0);
-    s.add(y, b, 0);
+    s.add(x, heavy, 0);
+    s.add(y, light, 0);
     uint64_t slice = 0;
-    s.wake(x, 0);
-    s.wake(y, 0);
-    // Take turns for a while, then y blocks right after running (OVER).
-    Unit* cur = s.pick_next(0, 0, nullptr, slice);
-    uint64_t t = 0;
-    Unit* last = nullptr;
-    while (t < 95 * ms || cur != &y || y.credit_ns() >= 0 - static_cast<int64_t>(slice)) {
-        t += slice;
-        last = cur;
-        cur = s.pick_next(0, t, cur, slice);
-        REQUIRE(cur != nullptr);
-        if (t > 2 * sec)
-            break;
-    }
-    static_cast<void>(last);
-    // y runs now; let it run its slice and block with its debt.
-    t += slice;
-    s.block(y, t);
-    REQUIRE(y.credit_ns() < 0);
-    REQUIRE(s.pick_next(0, t, &y, slice) == &x);
-    CHECK(s.wake(y, t + 1 * ms) == -1);
+    CHECK(s.wake(x, 0) == 0);
+    REQUIRE(s.pick_next(0, 0, nullptr, slice) == &x);
+    CHECK(s.wake(y, 1 * ms) == -1);   // x is still BOOST
+    // x's boost ends when it is descheduled: y (BOOST) runs, briefly.
+    REQUIRE(s.pick_next(0, 5 * ms, &x, slice) == &y);
+    s.block(y, 8 * ms);
+    REQUIRE(s.pick_next(0, 8 * ms, &y, slice) == &x);
+    // At the tick, x has its huge share and is UNDER, y has used far more
+    // than its tiny one and is OVER. It wakes without BOOST and waits.
+    CHECK(s.wake(y, 12 * ms) == -1);
+    CHECK(x.credit_ns() > 0);
     CHECK(y.priority() == Priority::over);
     CHECK(!s.should_preempt(0));
+    CHECK(s.runnable_count(0) == 1);
     CHECK(s.check() == nullptr);
 }
 
 TEST_CASE("credit: yield lets the other runnable unit run", "[credit]")
 {
+    // Two equal UNDER units: the yielder goes behind the other.
     Credit s;
     s.init(1, 0);
     Account a;
     Account b;
-    Unit x;
-    Unit y;
-    s.add(x, a, 0);
-    s.add(y, b, 0);
-    uint64_t slice = 0;
-    s.wake(x, 0);
-    REQUIRE(s.pick_next(0, 0, nullptr, slice) == &x);
-    // x runs alone a while and becomes OVER.
-    Unit* cur = &x;
-    uint64_t t = 0;
-    for (int i = 0; i < 4; i++) {
-        t += slice;
-        REQUIRE((cur = s.pick_next(0, t, cur, slice)) == &x);
-    }
-    // y wakes with debt: make it OVER too by running it briefly then blocking.
-    s.wake(y, t);
-    REQUIRE(s.pick_next(0, t + 1 * ms, &x, slice) == &y);
-    t += 40 * ms;
-    s.block(y, t);
-    REQUIRE(s.pick_next(0, t, &y, slice) == &x);
-    s.wake(y, t);
-    // Without yield, x at the same or higher priority keeps the CPU.
-    t += 1 * ms;
-    if (x.priority() > y.priority() || x.credit_ns() >= 0) {
-        // x UNDER, y OVER: yield still lets y go first (behind one lower).
-        s.yield(x);
-        REQUIRE(s.pick_next(0, t, &x, slice) == &y);
-    } else {
-        s.yield(x);
-        REQUIRE(s.pick_next(0, t, &x, slice) == &y);
-    }
-    CHECK(s.check() == nullptr);
-    // The yield was used up: x does not keep being demoted.
-    t += 1 * ms;
-    s.block(y, t);
-    REQUIRE(s.pick_next(0, t, &y, slice) == &x);
-
-    // Two UNDER units: the yielder goes behind the other.
-    Credit s2;
-    s2.init(1, 0);
     Unit p;
     Unit q;
-    s2.add(p, a, 0);
-    s2.add(q, b, 0);
-    s2.wake(p, 0);
-    s2.wake(q, 0);
-    REQUIRE(s2.pick_next(0, 0, nullptr, slice) == &p);
-    s2.yield(p);
-    REQUIRE(s2.pick_next(0, 100'000, &p, slice) == &q);
-    s2.yield(q);
-    REQUIRE(s2.pick_next(0, 200'000, &q, slice) == &p);
+    s.add(p, a, 0);
+    s.add(q, b, 0);
+    uint64_t slice = 0;
+    s.wake(p, 0);
+    s.wake(q, 0);
+    REQUIRE(s.pick_next(0, 0, nullptr, slice) == &p);
+    s.yield(p);
+    REQUIRE(s.pick_next(0, 100'000, &p, slice) == &q);
+    s.yield(q);
+    REQUIRE(s.pick_next(0, 200'000, &q, slice) == &p);
     // Alone, a yielder just runs again.
-    s2.block(q, 300'000);
-    s2.yield(p);
-    REQUIRE(s2.pick_next(0, 300'000, &p, slice) == &p);
-    CHECK(s2.check() == nullptr);
+    s.block(q, 300'000);
+    s.yield(p);
+    REQUIRE(s.pick_next(0, 300'000, &p, slice) == &p);
+    CHECK(s.check() == nullptr);
+
+    // An UNDER unit that would run again lets an OVER one go first (Xen's
+    // "behind one lower-priority unit"), once.
+    Credit t;
+    t.init(1, 0);
+    Account heavy;
+    heavy.weight = max_weight;
+    Account light;
+    light.weight = 1;
+    Unit x;
+    Unit y;
+    t.add(x, heavy, 0);
+    t.add(y, light, 0);
+    t.wake(x, 0);
+    t.wake(y, 0);
+    REQUIRE(t.pick_next(0, 0, nullptr, slice) == &x);
+    REQUIRE(t.pick_next(0, 30 * ms, &x, slice) == &y);   // y still BOOST from its wake
+    REQUIRE(t.pick_next(0, 60 * ms, &y, slice) == &x);   // y ran 30 ms on a tiny share: OVER
+    CHECK(x.priority() == Priority::under);
+    CHECK(y.priority() == Priority::over);
+    REQUIRE(t.pick_next(0, 61 * ms, &x, slice) == &x);   // no yield: x runs on
+    t.yield(x);
+    REQUIRE(t.pick_next(0, 62 * ms, &x, slice) == &y);
+    CHECK(t.check() == nullptr);
+    REQUIRE(t.pick_next(0, 63 * ms, &y, slice) == &x);
+    REQUIRE(t.pick_next(0, 64 * ms, &x, slice) == &x);   // the yield was used up
+    CHECK(t.check() == nullptr);
 }
 
 TEST_CASE("credit: debug iteration and removal", "[credit]")
@@ -662,9 +692,11 @@ TEST_CASE("credit: debug iteration and removal", "[credit]")
     s.remove(u[1]);
     CHECK(s.check() == nullptr);
     CHECK(s.pick_next(0, 3 * ms, nullptr, slice) == nullptr);
-    // The account went away with its last unit; it can come back.
+    // The account went away with its last unit; it can come back. CPU 1
+    // was poked but has not rescheduled yet, so the idle CPU 0 gets it.
     s.add(u[0], a, 1);
-    CHECK(s.wake(u[0], 4 * ms) == 1);
+    CHECK(s.wake(u[0], 4 * ms) == 0);
+    CHECK(u[0].cpu == 0);
     CHECK(s.check() == nullptr);
 }
 
@@ -758,5 +790,62 @@ TEST_CASE("credit: measured shares", "[.][credit-report]")
         for (auto* j : jobs)
             std::printf(" %.4f", ratio(*j, *jobs[0]));
         std::printf("\n");
+    }
+}
+
+TEST_CASE("credit: scenario sweep", "[.][credit-sweep]")
+{
+    struct Scenario {
+        const char* name;
+        uint32_t cpus;
+        uint32_t vcpus;            // per guest
+        uint64_t d_burst, d_sleep;   // dom0 vCPU pattern (0 = no dom0)
+        uint32_t dom0_vcpus;
+    };
+    const Scenario list[] = {
+        {"1cpu plain", 1, 1, 0, 0, 0},
+        {"1cpu dom0 .2/4", 1, 1, 200'000, 4 * ms, 1},
+        {"1cpu dom0 2/10", 1, 1, 2 * ms, 10 * ms, 1},
+        {"1cpu dom0 5/20", 1, 1, 5 * ms, 20 * ms, 1},
+        {"1cpu dom0 .05/1", 1, 1, 50'000, 1 * ms, 1},
+        {"2cpu 2vcpu plain", 2, 2, 0, 0, 0},
+        {"2cpu 2vcpu dom0", 2, 2, 300'000, 3 * ms, 2},
+        {"2cpu 1vcpu+1vcpu", 2, 1, 0, 0, 0},
+        {"4cpu 4vcpu dom0", 4, 4, 500'000, 7 * ms, 4},
+        {"2cpu 3vcpu dom0", 2, 3, 1 * ms, 9 * ms, 1},
+    };
+    for (const Scenario& sc : list) {
+        Sim sim{sc.cpus};
+        std::vector<Sim::Job*> d0;
+        if (sc.dom0_vcpus != 0) {
+            auto& acc = sim.account(256);
+            for (uint32_t i = 0; i < sc.dom0_vcpus; i++)
+                d0.push_back(&sim.job(acc, i % sc.cpus, sc.d_burst, sc.d_sleep, i * 777'777));
+        }
+        auto& aa = sim.account(256);
+        auto& ba = sim.account(512);
+        std::vector<Sim::Job*> a, b;
+        for (uint32_t i = 0; i < sc.vcpus; i++) {
+            a.push_back(&sim.job(aa, i % sc.cpus));
+            b.push_back(&sim.job(ba, (i + 1) % sc.cpus));
+        }
+        sim.run_until(10 * sec);
+        uint64_t ra = 0, rb = 0, rd = 0, runs = 0, migr = 0;
+        for (auto* j : a) {
+            ra += j->ran;
+            runs += j->runs;
+            migr += j->migrations;
+        }
+        for (auto* j : b) {
+            rb += j->ran;
+            runs += j->runs;
+            migr += j->migrations;
+        }
+        for (auto* j : d0)
+            rd += j->ran;
+        std::printf("%-20s b/a %.4f  a %.3f b %.3f dom0 %.4f CPUs  preempt %llu  guest runs %llu migrations %llu\n",
+                    sc.name, static_cast<double>(rb) / static_cast<double>(ra), ra / 1e10, rb / 1e10, rd / 1e10,
+                    static_cast<unsigned long long>(sim.preemptions), static_cast<unsigned long long>(runs),
+                    static_cast<unsigned long long>(migr));
     }
 }

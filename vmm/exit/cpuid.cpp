@@ -13,17 +13,17 @@ void cpuid(Vcpu& v)
     GuestRegs& r = v.ctx.regs;
     const auto leaf = static_cast<uint32_t>(r.rax);
     const auto subleaf = static_cast<uint32_t>(r.rcx);
-    cpuid_policy::Regs host{};
+    cpuid_policy::Regs out{};
     if (!cpuid_policy::synthetic(leaf)) {
         const auto h = cpu::cpuid(leaf, subleaf);
-        host = {h.eax, h.ebx, h.ecx, h.edx};
+        out = {h.eax, h.ebx, h.ecx, h.edx};
     }
-    const auto out = cpuid_policy::filter(leaf, subleaf, host, {v.id, v.domain->id});
+    cpuid_policy::filter(leaf, subleaf, out, {v.id, v.domain->id});
     r.rax = out.eax;
     r.rbx = out.ebx;
     r.rcx = out.ecx;
     r.rdx = out.edx;
-    guest::skip_instruction();
+    guest::skip_instruction(guest::cpuid_length);
 }
 
 } // namespace menhir::exit

@@ -14,7 +14,7 @@ constexpr uint64_t cr0_pe = 1u << 0, cr0_ne = 1u << 5, cr0_nw = 1u << 29, cr0_cd
 constexpr uint64_t cr4_pae = 1u << 5;
 constexpr uint64_t efer_lme = 1u << 8, efer_lma = 1u << 10;
 
-bool write_cr0(uint64_t value)
+bool write_cr0(Vcpu& v, uint64_t value)
 {
     // #GP cases of MOV to CR0 (SDM Vol 2B, MOV—Move to/from Control Registers).
     if ((value >> 32) || ((value & cr0_pg) && !(value & cr0_pe)) || ((value & cr0_nw) && !(value & cr0_cd)))
@@ -33,6 +33,7 @@ bool write_cr0(uint64_t value)
     }
     vmx::write(vmx::Field::guest_efer, efer);
     vmx::write(vmx::Field::entry_controls, entry);
+    v.long_mode = entry & vmx::entry_ia32e_guest;
     vmx::write(vmx::Field::cr0_read_shadow, value);
     vmx::write(vmx::Field::guest_cr0, value | cr0_ne);
     return true;
@@ -63,7 +64,7 @@ void cr_access(Vcpu& v)
         return;
     }
     const uint64_t value = guest::read_gpr(v, reg);
-    if (!(cr == 0 ? write_cr0(value) : write_cr4(value))) {
+    if (!(cr == 0 ? write_cr0(v, value) : write_cr4(value))) {
         guest::inject_gp();
         return;
     }

@@ -15,6 +15,13 @@ inline void skip_instruction()
     vmx::write(vmx::Field::guest_rip,
                vmx::read(vmx::Field::guest_rip) + vmx::read(vmx::Field::exit_instruction_length));
 }
+// CPUID (0F A2) and VMCALL (0F 01 C1) have one encoding each: no need to
+// ask the VMCS how long they were on the hot paths.
+inline constexpr uint64_t cpuid_length = 2, vmcall_length = 3;
+inline void skip_instruction(uint64_t length)
+{
+    vmx::write(vmx::Field::guest_rip, vmx::read(vmx::Field::guest_rip) + length);
+}
 
 // Hardware exceptions (SDM Vol 3C 26.2.1.3: type 3, deliver-error-code bit 11, valid bit 31).
 inline constexpr uint8_t ud = 6, gp = 13;
@@ -29,10 +36,10 @@ inline void inject_ud() { inject_exception(ud); }
 
 // CPL is SS.DPL (SDM Vol 3C 28.3.1.5).
 [[nodiscard]] inline uint32_t cpl() { return (vmx::read(vmx::Field::guest_ss_access) >> 5) & 3; }
-// 64-bit code: IA-32e mode and CS.L.
-[[nodiscard]] inline bool in_64bit_code()
+// 64-bit code: IA-32e mode and CS.L (SDM Vol 3A 3.4.5).
+[[nodiscard]] inline bool in_64bit_code(const Vcpu& v)
 {
-    return (vmx::read(vmx::Field::entry_controls) & (1u << 9)) && (vmx::read(vmx::Field::guest_cs_access) & (1u << 13));
+    return v.long_mode && (vmx::read(vmx::Field::guest_cs_access) & (1u << 13));
 }
 
 } // namespace menhir::guest

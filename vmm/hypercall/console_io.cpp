@@ -9,9 +9,9 @@ namespace menhir::hypercall {
 
 int64_t console_io(Vcpu& v, Args& args)
 {
-    const uint64_t cmd = args.a[0];
-    const uint64_t count = args.a[1];
-    const uint64_t buffer = args.a[2];
+    const uint64_t cmd = args[0];
+    const uint64_t count = args[1];
+    const uint64_t buffer = args[2];
     switch (cmd) {
     case xen::consoleio_write: {
         // At most a chunk per exit; the rest continues on re-execution.
@@ -21,8 +21,8 @@ int64_t console_io(Vcpu& v, Args& args)
         if (!guest::copy_from(v, buffer, chunk, n)) return xen::err::efault;
         for (uint64_t i = 0; i < n; ++i) v.domain->console_put(chunk[i]);
         if (n < count) {
-            set_arg(v, args, 1, count - n);
-            set_arg(v, args, 2, buffer + n);
+            set_arg(args, 1, count - n);
+            set_arg(args, 2, buffer + n);
             return preempted;
         }
         return 0;

@@ -34,12 +34,11 @@ constexpr auto table = make_table();
 
 } // namespace
 
-void set_arg(Vcpu& v, const Args& args, int i, uint64_t value)
+void set_arg(const Args& args, int i, uint64_t value)
 {
-    GuestRegs& r = v.ctx.regs;
-    uint64_t* const regs64[5] = {&r.rdi, &r.rsi, &r.rdx, &r.r10, &r.r8};
-    uint64_t* const regs32[5] = {&r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi};
-    *(args.is64 ? regs64 : regs32)[i] = args.is64 ? value : (value & 0xffffffff);
+    auto* base = reinterpret_cast<uint8_t*>(args.regs);
+    const uint64_t v = args.is64 ? value : (value & 0xffffffff);
+    __builtin_memcpy(base + (args.is64 ? detail::offsets64[i] : detail::offsets32[i]), &v, sizeof v);
 }
 
 bool write_page(Vcpu& v, uint64_t msr_value)
@@ -66,18 +65,11 @@ void exit::vmcall(Vcpu& v)
     // Hypercalls are for the guest kernel (Xen: -EPERM from user mode).
     if (guest::cpl() != 0) {
         r.rax = static_cast<uint64_t>(xen::err::eperm);
-        guest::skip_instruction();
+        guest::skip_instruction(guest::vmcall_length);
         return;
     }
-    hypercall::Args args{};
-    args.is64 = guest::in_64bit_code();
+    hypercall::Args args{&r, guest::in_64bit_code(v)};
     const uint64_t number = args.is64 ? r.rax : (r.rax & 0xffffffff);
-    if (args.is64) {
-        args.a[0] = r.rdi; args.a[1] = r.rsi; args.a[2] = r.rdx; args.a[3] = r.r10; args.a[4] = r.r8;
-    } else {
-        args.a[0] = r.rbx & 0xffffffff; args.a[1] = r.rcx & 0xffffffff; args.a[2] = r.rdx & 0xffffffff;
-        args.a[3] = r.rsi & 0xffffffff; args.a[4] = r.rdi & 0xffffffff;
-    }
     int64_t result = xen::err::enosys;
     if (number < xen::hypercall_count && hypercall::table.e[number].handler) {
         const auto& e = hypercall::table.e[number];
@@ -86,7 +78,7 @@ void exit::vmcall(Vcpu& v)
     if (result == hypercall::preempted) return;   // RIP stays on the VMCALL
     if (v.domain->state != DomainState::running) return;   // it shut down or crashed
     r.rax = args.is64 ? static_cast<uint64_t>(result) : (static_cast<uint64_t>(result) & 0xffffffff);
-    guest::skip_instruction();
+    guest::skip_instruction(guest::vmcall_length);
 }
 
 } // namespace menhir

@@ -7,9 +7,11 @@
 
 namespace menhir::hypercall {
 
+// The argument registers, read only when a handler asks for them.
 struct Args {
-    uint64_t a[5];
+    GuestRegs* regs;
     bool is64;                    // the caller runs 64-bit code
+    [[nodiscard]] uint64_t operator[](int i) const;
 };
 
 // A handler's result: an errno (negative), a value, or `preempted`, which
@@ -20,7 +22,22 @@ inline constexpr int64_t preempted = -0x7fffffffffffffffll;
 using Handler = int64_t (*)(Vcpu& v, Args& args);
 
 // Writes argument `i` back to the guest's register (for continuations).
-void set_arg(Vcpu& v, const Args& args, int i, uint64_t value);
+void set_arg(const Args& args, int i, uint64_t value);
+
+namespace detail {
+inline constexpr uint8_t offsets64[5] = {offsetof(GuestRegs, rdi), offsetof(GuestRegs, rsi), offsetof(GuestRegs, rdx),
+                                         offsetof(GuestRegs, r10), offsetof(GuestRegs, r8)};
+inline constexpr uint8_t offsets32[5] = {offsetof(GuestRegs, rbx), offsetof(GuestRegs, rcx), offsetof(GuestRegs, rdx),
+                                         offsetof(GuestRegs, rsi), offsetof(GuestRegs, rdi)};
+} // namespace detail
+
+inline uint64_t Args::operator[](int i) const
+{
+    const auto* base = reinterpret_cast<const uint8_t*>(regs);
+    uint64_t v;
+    __builtin_memcpy(&v, base + (is64 ? detail::offsets64[i] : detail::offsets32[i]), sizeof v);
+    return is64 ? v : (v & 0xffffffff);   // 32-bit callers: upper halves are ignored
+}
 
 // MSR 0x40000000: fill the guest page at (value & ~0xfff) with one 32-byte
 // stub per hypercall. False for #GP.

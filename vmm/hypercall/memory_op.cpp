@@ -30,10 +30,10 @@ int64_t memory_map(Vcpu& v, Args& args)
 {
     xen::MemoryMap map{};
     if (args.is64) {
-        if (!guest::copy_from(v, args.a[1], &map, sizeof map)) return xen::err::efault;
+        if (!guest::copy_from(v, args[1], &map, sizeof map)) return xen::err::efault;
     } else {
         MemoryMap32 m{};
-        if (!guest::copy_from(v, args.a[1], &m, sizeof m)) return xen::err::efault;
+        if (!guest::copy_from(v, args[1], &m, sizeof m)) return xen::err::efault;
         map = xen::MemoryMap{m.nr_entries, 0, m.buffer};
     }
     // The same map as hvm_start_info's: all of the domain's RAM from 0.
@@ -41,13 +41,13 @@ int64_t memory_map(Vcpu& v, Args& args)
     if (map.nr_entries < 1) return xen::err::einval;
     if (!guest::copy_to(v, map.buffer, &ram, sizeof ram)) return xen::err::efault;
     const uint32_t entries = 1;
-    return guest::copy_to(v, args.a[1], &entries, sizeof entries) ? 0 : xen::err::efault;
+    return guest::copy_to(v, args[1], &entries, sizeof entries) ? 0 : xen::err::efault;
 }
 
 int64_t reservation(Vcpu& v, Args& args)
 {
     uint16_t domid = 0;
-    if (!guest::copy_from(v, args.a[1], &domid, sizeof domid)) return xen::err::efault;
+    if (!guest::copy_from(v, args[1], &domid, sizeof domid)) return xen::err::efault;
     int64_t err = 0;
     Domain* d = target(v, domid, err);
     return d ? static_cast<int64_t>(d->memory_bytes / page_size) : err;
@@ -57,10 +57,10 @@ int64_t add_to_physmap(Vcpu& v, Args& args)
 {
     xen::AddToPhysmap a{};
     if (args.is64) {
-        if (!guest::copy_from(v, args.a[1], &a, sizeof a)) return xen::err::efault;
+        if (!guest::copy_from(v, args[1], &a, sizeof a)) return xen::err::efault;
     } else {
         AddToPhysmap32 c{};
-        if (!guest::copy_from(v, args.a[1], &c, sizeof c)) return xen::err::efault;
+        if (!guest::copy_from(v, args[1], &c, sizeof c)) return xen::err::efault;
         a = xen::AddToPhysmap{c.domid, c.size, c.space, c.idx, c.gpfn};
     }
     int64_t err = 0;
@@ -86,7 +86,7 @@ int64_t add_to_physmap(Vcpu& v, Args& args)
 
 int64_t memory_op(Vcpu& v, Args& args)
 {
-    switch (args.a[0] & xen::memop_cmd_mask) {
+    switch (args[0] & xen::memop_cmd_mask) {
     case xen::xenmem_memory_map: return memory_map(v, args);
     case xen::xenmem_current_reservation:
     case xen::xenmem_maximum_reservation: return reservation(v, args);

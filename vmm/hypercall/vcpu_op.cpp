@@ -7,8 +7,8 @@ namespace menhir::hypercall {
 
 int64_t vcpu_op(Vcpu& v, Args& args)
 {
-    const uint64_t cmd = args.a[0];
-    const uint64_t id = args.a[1];
+    const uint64_t cmd = args[0];
+    const uint64_t id = args[1];
     Domain& d = *v.domain;
     if (id >= d.vcpu_count) return xen::err::enoent;
     switch (cmd) {

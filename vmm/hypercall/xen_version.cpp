@@ -21,8 +21,8 @@ int64_t put_string(Vcpu& v, uint64_t buffer, const char* text, size_t size)
 
 int64_t xen_version(Vcpu& v, Args& args)
 {
-    const uint64_t cmd = args.a[0];
-    const uint64_t buffer = args.a[1];
+    const uint64_t cmd = args[0];
+    const uint64_t buffer = args[1];
     switch (cmd) {
     case xen::xenver_version:
         return (xen::version_major << 16) | xen::version_minor;

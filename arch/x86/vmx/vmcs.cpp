@@ -5,6 +5,7 @@
 #include "arch/x86/vmx/vmx.hpp"
 #include "kernel/console.hpp"
 #include "kernel/mm/memory.hpp"
+#include "vmm/msr_policy.hpp"
 
 extern "C" char vmx_exit_landing[];
 
@@ -27,23 +28,6 @@ constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | 
 constexpr uint32_t exit_required = exit_host_64bit | exit_save_efer | exit_load_efer | exit_save_pat |
                                    exit_load_pat | exit_save_preemption_timer;
 constexpr uint32_t entry_required = entry_load_efer | entry_load_pat;
-
-// MSRs the guest reads and writes without exits (SDM Vol 3C 25.6.9 layout:
-// read-low, read-high, write-low, write-high, 1 KiB each).
-constexpr uint32_t passthrough_msrs[] = {
-    0x174, 0x175, 0x176,                          // SYSENTER_CS/ESP/EIP: guest-state fields
-    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, // STAR, LSTAR, CSTAR, SFMASK: switched lazily
-    0xc0000100, 0xc0000101, 0xc0000102,           // FS/GS base: guest-state fields; KERNEL_GS_BASE: lazy
-    0xc0000103,                                   // TSC_AUX: lazy
-};
-
-void allow(uint8_t* bitmap, uint32_t msr, bool reads, bool writes)
-{
-    const uint32_t base = msr >= 0xc0000000 ? 1024 : 0;
-    const uint32_t bit = msr & 0x1fff;
-    if (reads) bitmap[base + bit / 8] &= static_cast<uint8_t>(~(1u << (bit % 8)));
-    if (writes) bitmap[2048 + base + bit / 8] &= static_cast<uint8_t>(~(1u << (bit % 8)));
-}
 
 constexpr uint32_t ar_code32 = 0xc09b, ar_data32 = 0xc093, ar_tss32_busy = 0x8b, ar_unusable = 0x10000;
 constexpr uint64_t cr0_pe = 1u << 0, cr0_et = 1u << 4, cr0_ne = 1u << 5, cr0_pg = 1u << 31;
@@ -77,10 +61,7 @@ bool init_controls()
     auto frame = memory::alloc_frames(1);
     if (!frame) return false;
     msr_bitmap = *frame;
-    auto* bitmap = phys_to_virt<uint8_t>(msr_bitmap);
-    __builtin_memset(bitmap, 0xff, msr_bitmap_bytes);
-    for (uint32_t m : passthrough_msrs) allow(bitmap, m, true, true);
-    allow(bitmap, 0x10, true, false);   // IA32_TSC reads: the same as RDTSC
+    msr_policy::build_bitmap(phys_to_virt<uint8_t>(msr_bitmap));
     return ok;
 }
 

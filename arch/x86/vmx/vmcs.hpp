@@ -54,6 +54,5 @@ void write_host_state();
 
 // The CR0 bits whose guest writes exit (see setup()).
 [[nodiscard]] uint64_t guest_cr0_mask();
-inline constexpr uint64_t msr_bitmap_bytes = 4096;
 
 } // namespace menhir::vmx

@@ -1,0 +1,89 @@
+#include "vmm/cpuid_policy.hpp"
+#include <catch2/catch.hpp>
+
+using namespace menhir::cpuid_policy;
+
+namespace {
+Regs ask(uint32_t leaf, uint32_t subleaf, Regs host, Context ctx = {0, 0})
+{
+    filter(leaf, subleaf, host, ctx);
+    return host;
+}
+} // namespace
+
+TEST_CASE("Xen signature and version leaves", "[cpuid]")
+{
+    const Regs r = ask(0x40000000, 0, {1, 2, 3, 4});
+    char sig[13]{};
+    __builtin_memcpy(sig, &r.ebx, 4);
+    __builtin_memcpy(sig + 4, &r.ecx, 4);
+    __builtin_memcpy(sig + 8, &r.edx, 4);
+    CHECK(std::string(sig) == "XenVMMXenVMM");
+    CHECK(r.eax == 0x40000004);
+    CHECK(ask(0x40000001, 0, {}).eax == ((4u << 16) | 17u));
+    const Regs page = ask(0x40000002, 0, {});
+    CHECK(page.eax == 1);            // one hypercall page
+    CHECK(page.ebx == 0x40000000);   // written through this MSR
+}
+
+TEST_CASE("leaf 0x40000004 names the vCPU and the domain", "[cpuid]")
+{
+    const Regs r = ask(0x40000004, 0, {}, {3, 7});
+    CHECK((r.eax & (1u << 3)) != 0);
+    CHECK((r.eax & (1u << 4)) != 0);
+    CHECK(r.ebx == 3);
+    CHECK(r.ecx == 7);
+}
+
+TEST_CASE("the rest of the hypervisor range reads as zeros, whatever the host said", "[cpuid]")
+{
+    for (uint32_t leaf : {0x40000003u, 0x40000005u, 0x40000100u, 0x4000ffffu}) {
+        const Regs r = ask(leaf, 0, {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff});
+        CHECK(r.eax == 0);
+        CHECK(r.ebx == 0);
+        CHECK(r.ecx == 0);
+        CHECK(r.edx == 0);
+    }
+}
+
+TEST_CASE("leaf 1 hides VMX, SMX, MONITOR and the APIC, sets the hypervisor bit", "[cpuid]")
+{
+    const Regs r = ask(1, 0, {0x906ea, 0x05100800, 0xffffffff & ~(1u << 31), 0xffffffff}, {2, 1});
+    CHECK((r.ecx & (1u << 5)) == 0);    // VMX
+    CHECK((r.ecx & (1u << 6)) == 0);    // SMX
+    CHECK((r.ecx & (1u << 3)) == 0);    // MONITOR
+    CHECK((r.ecx & (1u << 21)) == 0);   // x2APIC
+    CHECK((r.ecx & (1u << 31)) != 0);   // hypervisor present
+    CHECK((r.ecx & (1u << 0)) != 0);    // SSE3 untouched
+    CHECK((r.edx & (1u << 9)) == 0);    // APIC
+    CHECK((r.edx & (1u << 0)) != 0);    // FPU untouched
+    CHECK((r.ebx >> 24) == 2);          // APIC id = vCPU id
+    CHECK(((r.ebx >> 16) & 0xff) == 1);
+    CHECK((r.ebx & 0xffff) == 0x0800);  // brand index and CLFLUSH size kept
+    CHECK(r.eax == 0x906ea);
+}
+
+TEST_CASE("leaf 7 hides what guests cannot use here; other leaves pass through", "[cpuid]")
+{
+    const Regs r = ask(7, 0, {0, 0xffffffff, 0xffffffff, 0xffffffff});
+    CHECK((r.ebx & (1u << 2)) == 0);    // SGX
+    CHECK((r.ecx & (1u << 5)) == 0);    // WAITPKG
+    CHECK((r.edx & (1u << 26)) == 0);   // IBRS/IBPB: IA32_SPEC_CTRL is not offered
+    CHECK((r.ebx & 1u) != 0);           // FSGSBASE kept
+    const Regs sub1 = ask(7, 1, {1, 2, 3, 4});
+    CHECK(sub1.eax == 1);
+    CHECK(sub1.edx == 4);
+    const Regs plain = ask(0x80000001, 0, {5, 6, 7, 8});
+    CHECK(plain.eax == 5);
+    CHECK(plain.edx == 8);
+    for (uint32_t hidden : {5u, 6u, 0xau, 0xbu, 0x1fu}) CHECK(ask(hidden, 0, {9, 9, 9, 9}).eax == 0);
+}
+
+TEST_CASE("synthetic() covers exactly the hypervisor range", "[cpuid]")
+{
+    CHECK(synthetic(0x40000000));
+    CHECK(synthetic(0x4000ffff));
+    CHECK_FALSE(synthetic(0x3fffffff));
+    CHECK_FALSE(synthetic(0x40010000));
+    CHECK_FALSE(synthetic(0));
+}

@@ -1,0 +1,91 @@
+// Which MSRs a guest may touch and how: passed through by the MSR bitmap,
+// answered by the hypervisor, or refused with #GP (as a CPU without that MSR
+// would). Pure: the VMCS setup builds its bitmap from it, the RDMSR/WRMSR
+// exit handler follows it, and host unit tests check it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace menhir::msr_policy {
+
+enum class Read : uint8_t { gp, zero, misc_enable, feature_control, tsc, efer, pat };
+enum class Write : uint8_t { gp, ignore, efer, pat, hypercall_page };
+struct Rule { uint32_t index; Read read; Write write; };
+
+inline constexpr uint32_t efer = 0xc0000080, pat = 0x277, hypercall_page = 0x40000000;
+
+// Answered by the hypervisor (every other exit is #GP).
+inline constexpr Rule rules[] = {
+    {0x10, Read::tsc, Write::ignore},                   // IA32_TSC (reads pass through; writes ignored)
+    {0x3a, Read::feature_control, Write::gp},           // IA32_FEATURE_CONTROL: locked, no VMX for guests
+    {0x8b, Read::zero, Write::ignore},                  // IA32_BIOS_SIGN_ID (microcode revision)
+    {0xfe, Read::zero, Write::gp},                      // IA32_MTRRCAP: no MTRRs
+    {0x1a0, Read::misc_enable, Write::ignore},          // IA32_MISC_ENABLE
+    {pat, Read::pat, Write::pat},                       // IA32_PAT: a guest-state field
+    {0x2ff, Read::zero, Write::ignore},                 // IA32_MTRR_DEF_TYPE
+    {efer, Read::efer, Write::efer},                    // IA32_EFER: a guest-state field
+    {hypercall_page, Read::zero, Write::hypercall_page}, // Xen's hypercall page MSR (CPUID 0x40000002)
+};
+
+// Used by the guest without exits: guest-state fields the CPU switches
+// (SYSENTER, FS/GS base) or MSRs Menhir switches with the vCPU (the SYSCALL
+// ones, KERNEL_GS_BASE, TSC_AUX).
+inline constexpr uint32_t passthrough[] = {
+    0x174, 0x175, 0x176, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+    0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103,
+};
+inline constexpr uint32_t passthrough_reads[] = {0x10};   // IA32_TSC reads equal RDTSC
+
+[[nodiscard]] constexpr const Rule* find(uint32_t index)
+{
+    for (const auto& r : rules)
+        if (r.index == index) return &r;
+    return nullptr;
+}
+
+// IA32_MISC_ENABLE as guests see it: fast strings on, BTS and PEBS unavailable.
+inline constexpr uint64_t misc_enable_value = 1u | (1u << 11) | (1u << 12);
+
+// EFER bits a guest may write: SCE, LME, LMA (kept as the CPU has it), NXE.
+inline constexpr uint64_t efer_sce = 1u << 0, efer_lme = 1u << 8, efer_lma = 1u << 10, efer_nxe = 1u << 11;
+[[nodiscard]] constexpr bool valid_efer(uint64_t value) { return !(value & ~(efer_sce | efer_lme | efer_lma | efer_nxe)); }
+
+// Each PAT entry must be a memory type that exists: 0, 1, 4, 5, 6 or 7 (SDM Vol 3A 12.12.2).
+[[nodiscard]] constexpr bool valid_pat(uint64_t value)
+{
+    for (int i = 0; i < 8; ++i) {
+        const uint64_t t = (value >> (8 * i)) & 0xff;
+        if (t == 2 || t == 3 || t > 7) return false;
+    }
+    return true;
+}
+
+// The VMX MSR bitmap (SDM Vol 3C 25.6.9): four 1 KiB bitmaps (reads of
+// 0-0x1fff, reads of 0xc0000000-0xc0001fff, then writes of both); a set
+// bit makes the access exit. Everything exits except the lists above.
+inline constexpr size_t bitmap_bytes = 4096;
+constexpr void build_bitmap(uint8_t* bitmap)
+{
+    for (size_t i = 0; i < bitmap_bytes; ++i) bitmap[i] = 0xff;
+    auto clear = [bitmap](uint32_t msr, size_t base) {
+        const uint32_t bit = msr & 0x1fff;
+        const size_t high = msr >= 0xc0000000 ? 1024 : 0;
+        bitmap[base + high + bit / 8] = static_cast<uint8_t>(bitmap[base + high + bit / 8] & ~(1u << (bit % 8)));
+    };
+    for (uint32_t m : passthrough) {
+        clear(m, 0);
+        clear(m, 2048);
+    }
+    for (uint32_t m : passthrough_reads) clear(m, 0);
+}
+
+// Whether an access exits, read from a bitmap built as above.
+[[nodiscard]] constexpr bool exits(const uint8_t* bitmap, uint32_t msr, bool write)
+{
+    if (msr > 0x1fff && (msr < 0xc0000000 || msr > 0xc0001fff)) return true;   // outside both ranges
+    const uint32_t bit = msr & 0x1fff;
+    const size_t off = (write ? 2048 : 0) + (msr >= 0xc0000000 ? 1024 : 0) + bit / 8;
+    return (bitmap[off] >> (bit % 8)) & 1;
+}
+
+} // namespace menhir::msr_policy
