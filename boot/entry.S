@@ -39,7 +39,7 @@ _start:
     jnc     no_long_mode
     mov     %edx, %ebp                      /* keep bit 20 (NX) for EFER */
 
-    /* The boot tables live in NOLOAD space: clear them ourselves. */
+    /* Clear the boot tables ourselves rather than trust the loader. */
     push    %edi
     mov     $boot_tables, %edi
     mov     $(boot_tables_end - boot_tables) / 4, %ecx

@@ -15,7 +15,7 @@ namespace menhir::mb2 {
 
 // Spec chapter 3, "I386 machine state": EAX holds this when the image is entered.
 inline constexpr uint32_t bootloader_magic = 0x36d76289;
-inline constexpr size_t max_modules = 32;
+inline constexpr size_t max_modules = 64;
 inline constexpr size_t max_regions = 128;
 
 // Spec 3.6, "Memory map": type values of an mmap entry. Anything else must

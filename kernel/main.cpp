@@ -33,9 +33,13 @@ cmdline::Options options;
 // from sending the parser through all of memory.
 constexpr size_t boot_info_limit = 1 << 20;
 
+// "unknown option 'WORD'" is a contract with the tests; other problems say what is wrong.
 void warn_option(void*, const char* word, const char* reason)
 {
-    warning("%s '%s'", reason, word);
+    if (__builtin_strncmp(reason, "unknown option", 14) == 0)
+        warning("unknown option '%s'", word);
+    else
+        warning("option '%s': %s", word, reason);
 }
 
 void parse_command_line()

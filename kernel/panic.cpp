@@ -44,11 +44,17 @@ uint32_t cpu_index()
     return cpu::rdmsr(cpu::msr::gs_base) ? this_cpu().index : 0;
 }
 
-// Only one CPU prints; the others stop where they are.
+// Only one CPU prints. The others are stopped with an NMI before it does,
+// so no line of theirs lands in the middle of the dump; the console lock one
+// of them may hold is then ignored.
 void enter_panic()
 {
     cpu::cli();
     if (__atomic_exchange_n(&in_panic, true, __ATOMIC_ACQ_REL)) cpu::halt_forever();
+    if (lapic::ready()) {
+        lapic::send_nmi_all_but_self();
+        for (int i = 0; i < 1000000; ++i) cpu::pause();   // let them reach their NMI handler
+    }
     console::emergency();
 }
 
@@ -72,7 +78,6 @@ void backtrace(uint64_t rbp)
 
 [[noreturn]] void stop_all()
 {
-    if (lapic::ready()) lapic::send_nmi_all_but_self();
     say("all CPUs stopped");
     cpu::halt_forever();
 }

@@ -350,6 +350,15 @@ class Console:
         self.interactive = False
         self.saved_tty = None
         self.log = open(args.serial_log, "ab") if args.serial_log else None
+        # When standard output is a pipe, notice its reader going away even
+        # while the machine prints nothing (poll reports POLLERR then).
+        self.out_poll = None
+        try:
+            if stat.S_ISFIFO(os.fstat(1).st_mode):
+                self.out_poll = select.poll()
+                self.out_poll.register(1, 0)
+        except OSError:
+            pass
         try:
             st = os.fstat(0)
         except OSError:
@@ -362,6 +371,9 @@ class Console:
             # --headless (or not a terminal): forward a pipe, socket or file.
             if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or stat.S_ISREG(st.st_mode):
                 self.in_fd = 0
+
+    def output_gone(self):
+        return bool(self.out_poll and self.out_poll.poll(0))
 
     def enter(self):
         global _raw_tty
@@ -441,6 +453,9 @@ def run_session(args, emu, console, listener):
         if deadline is not None and now >= deadline:
             note("timeout: stopping %s after %g s" % (emu.name, args.timeout))
             return 124
+        if console.output_gone():
+            note("standard output closed: stopping %s" % emu.name)
+            return 1
         if proc.poll() is not None:
             # Drain what the emulator still had to say, then classify.
             if exit_seen_at is None:
@@ -642,11 +657,12 @@ def main(argv):
         # Ignore further signals while cleaning up, so Bochs never survives us.
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, signal.SIG_IGN)
+        ended_by_itself = emu is not None and emu.proc is not None and emu.proc.poll() is not None
         if emu is not None:
             emu.stop()
         if console is not None:
             console.leave()
-        if code == 1 and not args.log_dir and emu is not None and emu.proc is not None:
+        if code == 1 and ended_by_itself and not args.log_dir:
             note("the emulator's logs are kept in %s" % workdir)
         else:
             shutil.rmtree(workdir, ignore_errors=True)

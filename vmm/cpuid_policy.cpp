@@ -8,13 +8,18 @@ namespace {
 constexpr uint32_t ecx_dtes64 = 1u << 2, ecx_monitor = 1u << 3, ecx_ds_cpl = 1u << 4, ecx_vmx = 1u << 5,
                    ecx_smx = 1u << 6, ecx_est = 1u << 7, ecx_tm2 = 1u << 8, ecx_pdcm = 1u << 15,
                    ecx_x2apic = 1u << 21, ecx_tsc_deadline = 1u << 24, ecx_hypervisor = 1u << 31;
-constexpr uint32_t edx_apic = 1u << 9, edx_ds = 1u << 21, edx_acpi = 1u << 22, edx_tm = 1u << 29,
-                   edx_pbe = 1u << 31;
+constexpr uint32_t ecx_osxsave = 1u << 27;
+constexpr uint32_t edx_apic = 1u << 9, edx_ds = 1u << 21, edx_acpi = 1u << 22, edx_htt = 1u << 28,
+                   edx_tm = 1u << 29, edx_pbe = 1u << 31;
+constexpr uint64_t cr4_osxsave = 1u << 18, cr4_pke = 1u << 22;
 // CPUID.7.0 (Table 3-8).
-constexpr uint32_t ebx7_sgx = 1u << 2, ebx7_pqm = 1u << 12, ebx7_pqe = 1u << 15, ebx7_pt = 1u << 25;
-constexpr uint32_t ecx7_waitpkg = 1u << 5;
+constexpr uint32_t ebx7_sgx = 1u << 2, ebx7_invpcid = 1u << 10, ebx7_pqm = 1u << 12, ebx7_pqe = 1u << 15,
+                   ebx7_pt = 1u << 25;
+constexpr uint32_t ecx7_ospke = 1u << 4, ecx7_waitpkg = 1u << 5;
 constexpr uint32_t edx7_ibrs = 1u << 26, edx7_stibp = 1u << 27, edx7_l1d_flush = 1u << 28,
-                   edx7_arch_caps = 1u << 29, edx7_ssbd = 1u << 31;
+                   edx7_arch_caps = 1u << 29, edx7_core_caps = 1u << 30, edx7_ssbd = 1u << 31;
+constexpr uint32_t edx_ext_rdtscp = 1u << 27;   // CPUID.80000001h:EDX
+constexpr uint32_t eax_d1_xsaves = 1u << 3;     // CPUID.(EAX=0Dh,ECX=1):EAX
 
 // "XenVMMXenVMM" as the three signature registers.
 constexpr uint32_t sig_ebx = 0x566e6558, sig_ecx = 0x65584d4d, sig_edx = 0x4d4d566e;
@@ -47,7 +52,9 @@ void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
         host.ecx &= ~(ecx_dtes64 | ecx_monitor | ecx_ds_cpl | ecx_vmx | ecx_smx | ecx_est | ecx_tm2 | ecx_pdcm |
                       ecx_x2apic | ecx_tsc_deadline);
         host.ecx |= ecx_hypervisor;
-        host.edx &= ~(edx_apic | edx_ds | edx_acpi | edx_tm | edx_pbe);
+        // OSXSAVE mirrors the guest's CR4, not the host's.
+        host.ecx = (host.ecx & ~ecx_osxsave) | ((ctx.guest_cr4 & cr4_osxsave) ? ecx_osxsave : 0);
+        host.edx &= ~(edx_apic | edx_ds | edx_acpi | edx_htt | edx_tm | edx_pbe);
         host.ebx = (host.ebx & 0x0000ffffu) | (1u << 16) | (ctx.vcpu_id << 24);   // one logical CPU, APIC id = vCPU
         return;
     case 5: case 6: case 0xa: case 0xb: case 0x1f:
@@ -56,9 +63,17 @@ void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
     case 7:
         if (subleaf == 0) {
             host.ebx &= ~(ebx7_sgx | ebx7_pqm | ebx7_pqe | ebx7_pt);
-            host.ecx &= ~ecx7_waitpkg;
-            host.edx &= ~(edx7_ibrs | edx7_stibp | edx7_l1d_flush | edx7_arch_caps | edx7_ssbd);
+            if (!ctx.invpcid) host.ebx &= ~ebx7_invpcid;
+            host.ecx &= ~(ecx7_waitpkg | ecx7_ospke);
+            if (ctx.guest_cr4 & cr4_pke) host.ecx |= ecx7_ospke;
+            host.edx &= ~(edx7_ibrs | edx7_stibp | edx7_l1d_flush | edx7_arch_caps | edx7_core_caps | edx7_ssbd);
         }
+        return;
+    case 0xd:
+        if (subleaf == 1 && !ctx.xsaves) host.eax &= ~eax_d1_xsaves;
+        return;
+    case 0x80000001:
+        if (!ctx.rdtscp) host.edx &= ~edx_ext_rdtscp;
         return;
     default:
         return;

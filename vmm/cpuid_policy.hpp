@@ -7,7 +7,15 @@
 namespace menhir::cpuid_policy {
 
 struct Regs { uint32_t eax, ebx, ecx, edx; };
-struct Context { uint32_t vcpu_id; uint16_t domid; };
+struct Context {
+    uint32_t vcpu_id;
+    uint16_t domid;
+    uint64_t guest_cr4;       // for the OS-enabled bits (OSXSAVE, OSPKE); read only for leaves 1 and 7
+    bool rdtscp, invpcid, xsaves;   // whether the VMX controls let the guest use them
+};
+
+// Leaves whose answer depends on the guest's CR4.
+[[nodiscard]] constexpr bool needs_cr4(uint32_t leaf) { return leaf == 1 || leaf == 7; }
 
 // True when the leaf is answered without asking the CPU (Xen's leaves and
 // the rest of the hypervisor range).

@@ -182,6 +182,7 @@ Domain* create(uint16_t id, const DomainConfig& c)
     d->id = id;
     format(d->name, sizeof d->name, "%s", c.name);
     d->state = DomainState::paused;
+    d->shutdown_code = -1;
     d->privileged = c.privileged;
     d->memory_bytes = align_up(c.memory_bytes, page_size);
     d->account.weight = c.weight ? c.weight : sched::default_weight;
@@ -247,8 +248,11 @@ void reap(Domain& d)
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
     table[d.id] = nullptr;
-    info("domain %u (%s) destroyed", d.id, d.name);
+    const uint16_t id = d.id;
+    char name[domain_name_max];
+    __builtin_memcpy(name, d.name, sizeof name);
     release(&d);
+    info("domain %u (%s) destroyed, frames free: %lu", id, name, memory::stats().free_frames);
 }
 
 } // namespace domains

@@ -202,6 +202,8 @@ void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
         info("no dom0 kernel among the modules: running the boot-time domains only");
     }
 
+    // The integration tests compare this with the count after every domU died.
+    info("frames free before the boot-time domUs: %lu", memory::stats().free_frames);
     uint16_t next_id = 1;
     for (size_t i = first_domu; i < boot.module_count; ++i) {
         const mb2::Module& m = boot.modules[i];

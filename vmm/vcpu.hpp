@@ -34,7 +34,8 @@ struct Vcpu {
     uint16_t vpid;
     HostPhys vmcs;
     bool up;                      // started (vCPU 0 at build, others by VCPUOP_up)
-    bool long_mode;               // EFER.LMA, mirrored from the "IA-32e mode guest" entry control
+    bool long_mode;
+    uint64_t cr8;                 // the guest's task priority (CR8 accesses exit)               // EFER.LMA, mirrored from the "IA-32e mode guest" entry control
     uint32_t host_cpu;            // CPU whose host state the VMCS holds (~0u: none yet)
     LazyMsrs msrs;
     uint64_t xcr0;                // the guest's XCR0 (1 until it sets one)

@@ -1,5 +1,5 @@
-// Power-off (ACPI S5) and reset (FADT reset register, then port 0xCF9, then
-// the keyboard controller). Both leave VMX operation on every CPU first.
+// Power-off (ACPI S5) and reset (FADT reset register, then the keyboard
+// controller, then port 0xCF9). Both leave VMX operation on every CPU first.
 #pragma once
 
 namespace menhir::power {

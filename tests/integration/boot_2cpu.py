@@ -72,11 +72,16 @@ with Machine(cpus=2, memory=MEMORY_MIB) as m:
           "'m' says %d frames in total; the boot memory map's available regions hold %d"
           % (total, expected_total))
     check(free + used == total, "free %d + used %d != total %d" % (free, used, total))
-    iso_frames = math.ceil(os.path.getsize(m.iso) / 4096)   # bounds the modules' size
-    limit = 16 * 256 + iso_frames
+    # Used memory: the hypervisor's own (at most 16 MiB here), the modules
+    # GRUB loaded (bounded by the ISO's size) and the memory of the domains
+    # built at boot ("menhir: domain N (NAME): X MiB, ...").
+    iso_frames = math.ceil(os.path.getsize(m.iso) / 4096)
+    domain_frames = sum(int(d.group(1)) * 256
+                        for d in m.find_all(r"^menhir: domain \d+ \([^)]*\): (\d+) MiB"))
+    limit = 16 * 256 + iso_frames + domain_frames
     check(0 < used <= limit,
-          "%d frames used: expected more than 0 and at most %d (16 MiB + the ISO's size)"
-          % (used, limit))
+          "%d frames used: expected more than 0 and at most %d (16 MiB: %d, the ISO's size: %d, "
+          "the boot-time domains' memory: %d)" % (used, limit, 16 * 256, iso_frames, domain_frames))
 
     # Ctrl-A x3 again: input back to dom0.
     m.switch_input()

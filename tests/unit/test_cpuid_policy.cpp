@@ -4,7 +4,7 @@
 using namespace menhir::cpuid_policy;
 
 namespace {
-Regs ask(uint32_t leaf, uint32_t subleaf, Regs host, Context ctx = {0, 0})
+Regs ask(uint32_t leaf, uint32_t subleaf, Regs host, Context ctx = {0, 0, 0, true, true, true})
 {
     filter(leaf, subleaf, host, ctx);
     return host;
@@ -28,7 +28,7 @@ TEST_CASE("Xen signature and version leaves", "[cpuid]")
 
 TEST_CASE("leaf 0x40000004 names the vCPU and the domain", "[cpuid]")
 {
-    const Regs r = ask(0x40000004, 0, {}, {3, 7});
+    const Regs r = ask(0x40000004, 0, {}, {3, 7, 0, true, true, true});
     CHECK((r.eax & (1u << 3)) != 0);
     CHECK((r.eax & (1u << 4)) != 0);
     CHECK(r.ebx == 3);
@@ -48,7 +48,7 @@ TEST_CASE("the rest of the hypervisor range reads as zeros, whatever the host sa
 
 TEST_CASE("leaf 1 hides VMX, SMX, MONITOR and the APIC, sets the hypervisor bit", "[cpuid]")
 {
-    const Regs r = ask(1, 0, {0x906ea, 0x05100800, 0xffffffff & ~(1u << 31), 0xffffffff}, {2, 1});
+    const Regs r = ask(1, 0, {0x906ea, 0x05100800, 0xffffffff & ~(1u << 31), 0xffffffff}, {2, 1, 0, true, true, true});
     CHECK((r.ecx & (1u << 5)) == 0);    // VMX
     CHECK((r.ecx & (1u << 6)) == 0);    // SMX
     CHECK((r.ecx & (1u << 3)) == 0);    // MONITOR
@@ -86,4 +86,20 @@ TEST_CASE("synthetic() covers exactly the hypervisor range", "[cpuid]")
     CHECK_FALSE(synthetic(0x3fffffff));
     CHECK_FALSE(synthetic(0x40010000));
     CHECK_FALSE(synthetic(0));
+}
+
+TEST_CASE("OS-enabled bits follow the guest's CR4; optional features follow the VMX controls", "[cpuid]")
+{
+    CHECK((ask(1, 0, {0, 0, 1u << 27, 0}, {0, 0, 0, true, true, true}).ecx & (1u << 27)) == 0);
+    CHECK((ask(1, 0, {0, 0, 0, 0}, {0, 0, 1u << 18, true, true, true}).ecx & (1u << 27)) != 0);
+    CHECK((ask(1, 0, {0, 0, 0, 1u << 28}, {}).edx & (1u << 28)) == 0);   // no HTT with one logical CPU
+    CHECK((ask(7, 0, {0, 0, 1u << 4, 0}, {0, 0, 0, true, true, true}).ecx & (1u << 4)) == 0);
+    CHECK((ask(7, 0, {0, 0, 0, 0}, {0, 0, 1u << 22, true, true, true}).ecx & (1u << 4)) != 0);
+    CHECK((ask(7, 0, {0, 1u << 10, 0, 0}, {0, 0, 0, true, false, true}).ebx & (1u << 10)) == 0);
+    CHECK((ask(7, 0, {0, 1u << 10, 0, 0}, {0, 0, 0, true, true, true}).ebx & (1u << 10)) != 0);
+    CHECK((ask(7, 0, {0, 0, 0, 1u << 30}, {}).edx & (1u << 30)) == 0);
+    CHECK((ask(0x80000001, 0, {0, 0, 0, 1u << 27}, {0, 0, 0, false, true, true}).edx & (1u << 27)) == 0);
+    CHECK((ask(0x80000001, 0, {0, 0, 0, 1u << 27}, {0, 0, 0, true, true, true}).edx & (1u << 27)) != 0);
+    CHECK((ask(0xd, 1, {1u << 3, 0, 0, 0}, {0, 0, 0, true, true, false}).eax & (1u << 3)) == 0);
+    CHECK((ask(0xd, 0, {1u << 3, 0, 0, 0}, {0, 0, 0, true, true, false}).eax & (1u << 3)) != 0);
 }

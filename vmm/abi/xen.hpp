@@ -36,7 +36,7 @@ static_assert(sizeof(FeatureInfo) == 8);
 // XENFEAT_* bits (features.h) Menhir reports for PVH guests.
 inline constexpr uint32_t xenfeat_writable_page_tables = 0, xenfeat_auto_translated_physmap = 2,
                           xenfeat_supervisor_mode_kernel = 3, xenfeat_hvm_callback_vector = 8,
-                          xenfeat_hvm_safe_pvclock = 9, xenfeat_hvm_pirqs = 10;
+                          xenfeat_hvm_safe_pvclock = 9, xenfeat_hvm_pirqs = 10, xenfeat_dom0 = 11;
 
 // SCHEDOP_* and SHUTDOWN_* (sched.h).
 inline constexpr uint32_t schedop_yield = 0, schedop_block = 1, schedop_shutdown = 2, schedop_poll = 3,

@@ -1,6 +1,8 @@
 // CPUID exits: the hot path a benchmark measures. Host leaves come from the
 // CPU itself, filtered by vmm/cpuid_policy; nothing else is done.
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
+#include "arch/x86/vmx/vmx_caps.hpp"
 #include "vmm/cpuid_policy.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/guest_state.hpp"
@@ -18,7 +20,12 @@ void cpuid(Vcpu& v)
         const auto h = cpu::cpuid(leaf, subleaf);
         out = {h.eax, h.ebx, h.ecx, h.edx};
     }
-    cpuid_policy::filter(leaf, subleaf, out, {v.id, v.domain->id});
+    const uint32_t proc2 = vmx::secondary_controls();
+    const cpuid_policy::Context ctx{v.id, v.domain->id,
+                                    cpuid_policy::needs_cr4(leaf) ? vmx::read(vmx::Field::cr4_read_shadow) : 0,
+                                    (proc2 & vmx::proc2_rdtscp) != 0, (proc2 & vmx::proc2_invpcid) != 0,
+                                    (proc2 & vmx::proc2_xsaves) != 0};
+    cpuid_policy::filter(leaf, subleaf, out, ctx);
     r.rax = out.eax;
     r.rbx = out.ebx;
     r.rcx = out.ecx;

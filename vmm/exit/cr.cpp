@@ -16,9 +16,11 @@ constexpr uint64_t efer_lme = 1u << 8, efer_lma = 1u << 10;
 
 bool write_cr0(Vcpu& v, uint64_t value)
 {
-    // #GP cases of MOV to CR0 (SDM Vol 2B, MOV—Move to/from Control Registers).
+    // #GP cases of MOV to CR0 (SDM Vol 2B, MOV—Move to/from Control Registers),
+    // including leaving paging while running 64-bit code.
     if ((value >> 32) || ((value & cr0_pg) && !(value & cr0_pe)) || ((value & cr0_nw) && !(value & cr0_cd)))
         return false;
+    if (!(value & cr0_pg) && guest::in_64bit_code(v)) return false;
     uint64_t efer = vmx::read(vmx::Field::guest_efer);
     const bool paging_was_on = vmx::read(vmx::Field::guest_cr0) & cr0_pg;
     const bool paging_on = value & cr0_pg;
@@ -57,14 +59,27 @@ void cr_access(Vcpu& v)
     // Exit qualification for control-register accesses (SDM Vol 3C Table 28-3).
     const uint64_t q = vmx::read(vmx::Field::exit_qualification);
     const uint32_t cr = q & 15;
-    const uint32_t type = (q >> 4) & 3;
+    const uint32_t type = (q >> 4) & 3;   // 0 MOV to CR, 1 MOV from CR
     const uint32_t reg = (q >> 8) & 15;
-    if (type != 0 || (cr != 0 && cr != 4)) {
+    bool ok = true;
+    if (type == 0) {
+        const uint64_t value = guest::read_gpr(v, reg);
+        switch (cr) {
+        case 0: ok = write_cr0(v, value); break;
+        case 4: ok = write_cr4(value); break;
+        // CPUs without the TRUE controls cannot turn CR3 exits off.
+        case 3: vmx::write(vmx::Field::guest_cr3, value); break;
+        // CR8 exits keep the guest away from the real TPR; it has no APIC to prioritise anyway.
+        case 8: ok = (value >> 4) == 0; if (ok) v.cr8 = value; break;
+        default: ok = false;
+        }
+    } else if (type == 1 && (cr == 3 || cr == 8)) {
+        guest::write_gpr(v, reg, cr == 3 ? vmx::read(vmx::Field::guest_cr3) : v.cr8);
+    } else {
         domains::crash(*v.domain, "unexpected CR access exit (qualification 0x%lx)", q);
         return;
     }
-    const uint64_t value = guest::read_gpr(v, reg);
-    if (!(cr == 0 ? write_cr0(v, value) : write_cr4(value))) {
+    if (!ok) {
         guest::inject_gp();
         return;
     }

@@ -64,7 +64,7 @@ void io(Vcpu& v)
     }
     if (q.port == debug_port) {
         if (q.in)
-            r.rax = (r.rax & ~0xffull) | debug_port;   // Bochs's and QEMU's E9 answer 0xE9
+            r.rax = q.size == 4 ? debug_port : (r.rax & ~((1ull << (8 * q.size)) - 1)) | debug_port;   // Bochs's and QEMU's E9 answer 0xE9
         else
             d.console_put(static_cast<char>(r.rax));
     } else if (q.in) {

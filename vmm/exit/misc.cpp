@@ -84,16 +84,29 @@ void unhandled(Vcpu& v)
                    vmx::to_string(static_cast<vmx::ExitReason>(reason)), vmx::read(vmx::Field::guest_rip));
 }
 
+// XCR0 rules (SDM Vol 1 13.3): x87 always on; AVX needs SSE; MPX's two
+// bits go together; AVX-512's three go together and need AVX; AMX's two go
+// together; nothing the CPU lacks. A value the CPU would refuse must never
+// reach XSETBV here, where its #GP would be the hypervisor's.
+bool valid_xcr0(uint64_t value, uint64_t supported)
+{
+    const auto bit = [value](int b) { return (value >> b) & 1; };
+    if (!bit(0) || (value & ~supported)) return false;
+    if (bit(2) && !bit(1)) return false;
+    if (bit(3) != bit(4)) return false;
+    const uint64_t avx512 = (value >> 5) & 7;
+    if (avx512 && (avx512 != 7 || !bit(2))) return false;
+    if (bit(17) != bit(18)) return false;
+    return true;
+}
+
 void xsetbv(Vcpu& v)
 {
-    // XCR0 rules (SDM Vol 1 13.3): only XCR0 exists, x87 must stay on, AVX
-    // needs SSE, and nothing the CPU does not support.
     GuestRegs& r = v.ctx.regs;
     const uint64_t value = (r.rdx << 32) | (r.rax & 0xffffffff);
     const auto leaf = cpu::cpuid(0xd, 0);
     const uint64_t supported = (static_cast<uint64_t>(leaf.edx) << 32) | leaf.eax;
-    if ((r.rcx & 0xffffffff) != 0 || !(value & 1) || (value & ~supported) || ((value & 4) && !(value & 2)) ||
-        guest::cpl() != 0) {
+    if ((r.rcx & 0xffffffff) != 0 || guest::cpl() != 0 || !valid_xcr0(value, supported)) {
         guest::inject_gp();
         return;
     }

@@ -38,7 +38,7 @@ int64_t xen_version(Vcpu& v, Args& args)
         __builtin_memset(info, 0, sizeof info);
         format(info, 64, "g++ %s", __VERSION__);
         format(info + 64, 16, "menhir");
-        format(info + 96, 32, "%s", __DATE__);
+        format(info + 112, 32, "%s", __DATE__);
         return guest::copy_to(v, buffer, info, sizeof info) ? 0 : xen::err::efault;
     }
     case xen::xenver_platform_parameters: {
@@ -50,9 +50,11 @@ int64_t xen_version(Vcpu& v, Args& args)
     case xen::xenver_get_features: {
         xen::FeatureInfo fi{};
         if (!guest::copy_from(v, buffer, &fi, sizeof fi)) return xen::err::efault;
-        // Submap 0 stays empty until the event and timer ABI exists (the
-        // callback-vector and pvclock features come with it).
-        fi.submap = 0;
+        if (fi.submap_idx != 0) return xen::err::einval;
+        // What Xen reports for HVM-type guests; the callback-vector and
+        // pvclock features come with the event and timer ABI.
+        fi.submap = (1u << xen::xenfeat_writable_page_tables) | (1u << xen::xenfeat_auto_translated_physmap) |
+                    (v.domain->privileged ? 1u << xen::xenfeat_dom0 : 0);
         return guest::copy_to(v, buffer, &fi, sizeof fi) ? 0 : xen::err::efault;
     }
     case xen::xenver_pagesize:

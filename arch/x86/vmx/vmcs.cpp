@@ -21,7 +21,9 @@ HostPhys msr_bitmap;
 struct Want { const char* name; ControlMsr msr; uint32_t required; uint32_t optional; uint32_t* out; };
 
 constexpr uint32_t pin_required = pin_external_interrupt | pin_nmi | pin_preemption_timer;
-constexpr uint32_t proc_required = proc_hlt | proc_unconditional_io | proc_msr_bitmaps | proc_activate_secondary;
+// CR8 exits are required too: without them a 64-bit guest writes the real TPR.
+constexpr uint32_t proc_required = proc_hlt | proc_unconditional_io | proc_msr_bitmaps | proc_activate_secondary |
+                                   proc_cr8_load | proc_cr8_store;
 constexpr uint32_t proc_optional = proc_mwait | proc_monitor;
 constexpr uint32_t proc2_required = proc2_ept | proc2_unrestricted;
 constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | proc2_wbinvd | proc2_xsaves;
@@ -36,6 +38,8 @@ constexpr uint64_t default_pat = 0x0007040600070406ull;   // the power-on PAT (S
 } // namespace
 
 uint64_t guest_cr0_mask() { return cr0_pg | cr0_ne; }
+
+uint32_t secondary_controls() { return controls.proc2; }
 
 bool init_controls()
 {

@@ -54,5 +54,7 @@ void write_host_state();
 
 // The CR0 bits whose guest writes exit (see setup()).
 [[nodiscard]] uint64_t guest_cr0_mask();
+// The secondary controls in use (which optional features guests may have).
+[[nodiscard]] uint32_t secondary_controls();
 
 } // namespace menhir::vmx
