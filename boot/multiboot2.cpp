@@ -1,9 +1,14 @@
 #include "boot/multiboot2.hpp"
+#include "kernel/lib/bytes.hpp"
 
 #include <limits>
 
 namespace menhir::mb2 {
 namespace {
+
+using bytes::load32;
+using bytes::load64;
+
 
 // Tag type numbers, spec 3.6 (one subsection per tag).
 enum TagType : uint32_t {
@@ -22,21 +27,7 @@ constexpr size_t tag_header_size = 8;  // type u32, size u32
 constexpr size_t tag_align = 8;        // "Tags are padded in order for each tag to start at 8-bytes aligned address"
 constexpr size_t mmap_entry_min = 24;  // base u64, length u64, type u32, reserved u32 ("Memory map")
 
-// memcpy rather than a cast: no alignment or aliasing assumptions about
-// what the loader handed over.
-uint32_t load32(const uint8_t* p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
-uint64_t load64(const uint8_t* p)
-{
-    uint64_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
 // A string field must end with its NUL inside the tag; strlen could run
 // off the end of the structure otherwise.

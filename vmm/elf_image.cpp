@@ -1,7 +1,13 @@
 #include "vmm/elf_image.hpp"
+#include "kernel/lib/bytes.hpp"
 
 namespace menhir::elf {
 namespace {
+
+using bytes::load16;
+using bytes::load32;
+using bytes::load64;
+
 
 // Fields are read with memcpy into host integers, which is right only
 // because both the host and every accepted image are little-endian.
@@ -70,26 +76,8 @@ struct SectionHeader {
     uint64_t addralign;
 };
 
-uint16_t load16(const uint8_t* p)
-{
-    uint16_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
-uint32_t load32(const uint8_t* p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
-uint64_t load64(const uint8_t* p)
-{
-    uint64_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
 // [offset, offset + len) lies inside a file of `size` bytes; written so
 // that nothing can wrap.

@@ -41,6 +41,18 @@ void set_arg(const Args& args, int i, uint64_t value)
     __builtin_memcpy(base + (args.is64 ? detail::offsets64[i] : detail::offsets32[i]), &v, sizeof v);
 }
 
+Domain* target_domain(Vcpu& v, uint16_t domid, int64_t& err)
+{
+    if (domid == xen::domid_self || domid == v.domain->id) return v.domain;
+    if (!v.domain->privileged) {
+        err = xen::err::eperm;
+        return nullptr;
+    }
+    Domain* d = domains::get(domid);
+    if (!d) err = xen::err::esrch;
+    return d;
+}
+
 bool write_page(Vcpu& v, uint64_t msr_value)
 {
     // One page only (CPUID 0x40000002 EAX says 1): the page index bits must be 0.

@@ -6,22 +6,6 @@
 #include "vmm/hypercall/hypercall.hpp"
 
 namespace menhir::hypercall {
-namespace {
-
-Domain* target(Vcpu& v, uint16_t domid, int64_t& err)
-{
-    if (domid == xen::domid_self || domid == v.domain->id) return v.domain;
-    if (!v.domain->privileged) {
-        err = xen::err::eperm;
-        return nullptr;
-    }
-    Domain* d = domains::get(domid);
-    if (!d) err = xen::err::esrch;
-    return d;
-}
-
-} // namespace
-
 int64_t hvm_op(Vcpu& v, Args& args)
 {
     const uint64_t op = args[0];
@@ -30,7 +14,7 @@ int64_t hvm_op(Vcpu& v, Args& args)
     if (!guest::copy_from(v, args[1], &p, sizeof p)) return xen::err::efault;
     if (p.index >= xen::hvm_nr_params) return xen::err::einval;
     int64_t err = 0;
-    Domain* d = target(v, p.domid, err);
+    Domain* d = target_domain(v, p.domid, err);
     if (!d) return err;
     if (op == xen::hvmop_get_param) {
         p.value = d->hvm_params[p.index];

@@ -5,6 +5,10 @@
 #include "vmm/vcpu.hpp"
 #include <cstdint>
 
+namespace menhir {
+struct Domain;
+}
+
 namespace menhir::hypercall {
 
 // The argument registers, read only when a handler asks for them.
@@ -38,6 +42,10 @@ inline uint64_t Args::operator[](int i) const
     __builtin_memcpy(&v, base + (is64 ? detail::offsets64[i] : detail::offsets32[i]), sizeof v);
     return is64 ? v : (v & 0xffffffff);   // 32-bit callers: upper halves are ignored
 }
+
+// The domain a hypercall names: itself (DOMID_SELF or its own id), or, for
+// dom0 only, any other. nullptr with err = -EPERM or -ESRCH otherwise.
+[[nodiscard]] Domain* target_domain(Vcpu& v, uint16_t domid, int64_t& err);
 
 // MSR 0x40000000: fill the guest page at (value & ~0xfff) with one 32-byte
 // stub per hypercall. False for #GP.

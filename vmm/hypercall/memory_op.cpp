@@ -14,18 +14,6 @@ struct MemoryMap32 { uint32_t nr_entries; uint32_t buffer; };
 struct AddToPhysmap32 { uint16_t domid; uint16_t size; uint32_t space; uint32_t idx; uint32_t gpfn; };
 static_assert(sizeof(MemoryMap32) == 8 && sizeof(AddToPhysmap32) == 16);
 
-Domain* target(Vcpu& v, uint16_t domid, int64_t& err)
-{
-    if (domid == xen::domid_self || domid == v.domain->id) return v.domain;
-    if (!v.domain->privileged) {
-        err = xen::err::eperm;
-        return nullptr;
-    }
-    Domain* d = domains::get(domid);
-    if (!d) err = xen::err::esrch;
-    return d;
-}
-
 int64_t memory_map(Vcpu& v, Args& args)
 {
     xen::MemoryMap map{};
@@ -49,7 +37,7 @@ int64_t reservation(Vcpu& v, Args& args)
     uint16_t domid = 0;
     if (!guest::copy_from(v, args[1], &domid, sizeof domid)) return xen::err::efault;
     int64_t err = 0;
-    Domain* d = target(v, domid, err);
+    Domain* d = target_domain(v, domid, err);
     return d ? static_cast<int64_t>(d->memory_bytes / page_size) : err;
 }
 
@@ -64,7 +52,7 @@ int64_t add_to_physmap(Vcpu& v, Args& args)
         a = xen::AddToPhysmap{c.domid, c.size, c.space, c.idx, c.gpfn};
     }
     int64_t err = 0;
-    Domain* d = target(v, a.domid, err);
+    Domain* d = target_domain(v, a.domid, err);
     if (!d) return err;
     switch (a.space) {
     case xen::xenmapspace_shared_info: {
