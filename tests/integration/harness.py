@@ -13,8 +13,14 @@ When the `with` block fails, the serial output is printed in full, with the
 run log and the end of the emulator's log, and the exception propagates (the
 test exits non-zero).
 
-Environment: MENHIR_BUILD_DIR (default: <repo>/build) is where menhir.iso is
-and where test-logs/ goes.
+Tests that need their own set of domains make an ISO first:
+
+    iso = iso_with_modules("mytest", [(DOM0_ELF, "dom0"),
+                                      (guest("hello"), "domain name=h memory=8 vcpus=1")])
+    with Machine(iso=iso) as m: ...
+
+Environment: MENHIR_BUILD_DIR (default: <repo>/build) is where menhir.elf,
+dom0.elf, guests/, the ISOs are and where test-logs/ and test-isos/ go.
 """
 
 import codecs
@@ -30,6 +36,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_DIR = os.path.abspath(os.environ.get("MENHIR_BUILD_DIR") or os.path.join(ROOT, "build"))
 
+MENHIR_ELF = os.path.join(BUILD_DIR, "menhir.elf")
+DOM0_ELF = os.path.join(BUILD_DIR, "dom0.elf")
+MENHIR_ISO = os.path.join(BUILD_DIR, "menhir.iso")             # dom0 + the demo domU
+BARE_ISO = os.path.join(BUILD_DIR, "menhir-bare.iso")          # no modules: a quiet machine
+
 BANNER = r"^menhir: Menhir hypervisor"
 TO_DOM0 = r"^menhir: \*\*\* Serial input to DOM0 \(type 'CTRL-a' three times to switch input\)$"
 TO_MENHIR = r"^menhir: \*\*\* Serial input to Menhir \(type 'CTRL-a' three times to switch input\)$"
@@ -38,6 +49,39 @@ CTRL_A = b"\x01"
 
 class TestFailure(AssertionError):
     pass
+
+
+def guest(name):
+    """Path of a test guest's kernel, build/guests/NAME.elf."""
+    return os.path.join(BUILD_DIR, "guests", name + ".elf")
+
+
+def iso_with_modules(name, modules, cmdline=None):
+    """Make build/test-isos/NAME.iso with scripts/mkiso: build/menhir.elf and
+    the given Multiboot2 modules, in order. modules: (FILE, COMMAND_LINE)
+    pairs (COMMAND_LINE is split with shell rules, so cmdline="a b" stays one
+    word) or "FILE[:COMMAND_LINE]" strings. cmdline: the hypervisor command
+    line (default: mkiso's). Returns the ISO's path; raises TestFailure with
+    mkiso's output if it fails."""
+    out = os.path.join(BUILD_DIR, "test-isos", name + ".iso")
+    cmd = [os.path.join(ROOT, "scripts", "mkiso"), "--elf", MENHIR_ELF, "--out", out]
+    if cmdline is not None:
+        cmd += ["--cmdline", cmdline]
+    for mod in modules:
+        if isinstance(mod, str):
+            spec = mod
+        else:
+            path, args = mod
+            if ":" in path:
+                raise TestFailure("mkiso cannot take a module path with ':' in it: %r" % path)
+            spec = path if args is None else "%s:%s" % (path, args)
+        cmd += ["--module", spec]
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        raise TestFailure("cannot make %s:\n$ %s\n%s" % (
+            out, shlex.join(cmd), res.stdout.decode(errors="replace")))
+    return out
 
 
 def _die_with_parent():
@@ -61,7 +105,7 @@ class Machine:
     def __init__(self, cpus=2, memory=256, emulator="bochs", accel=None, cmdline=None,
                  cpu_model=None, timeout=240, name=None, iso=None):
         self.name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
-        self.iso = iso or os.path.join(BUILD_DIR, "menhir.iso")
+        self.iso = iso or MENHIR_ISO
         if not os.path.isfile(self.iso):
             raise TestFailure("no ISO at %s: build first (cmake --build build)" % self.iso)
         self.log_dir = os.path.join(BUILD_DIR, "test-logs")
