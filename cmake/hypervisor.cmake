@@ -26,6 +26,9 @@ set(MENHIR_KERNEL_SOURCES
   vmm/domain.cpp
   vmm/domain_builder.cpp
   vmm/domain_dump.cpp
+  vmm/events.cpp
+  vmm/vcpu_timer.cpp
+  kernel/time/rtc.cpp
   vmm/guest_memory.cpp
   vmm/exit/dispatch.cpp
   vmm/exit/guest_state.cpp
@@ -41,6 +44,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/hypercall/memory_op.cpp
   vmm/hypercall/hvm_op.cpp
   vmm/hypercall/vcpu_op.cpp
+  vmm/hypercall/event_channel_op.cpp
   drivers/uart16550.cpp
   kernel/main.cpp
   kernel/console.cpp

@@ -12,7 +12,10 @@ set(MENHIR_PURE_SOURCES
   kernel/sched/credit.cpp
   vmm/cpuid_policy.cpp
   vmm/elf_image.cpp
+  vmm/event_channel.cpp
   vmm/pvh_start_info.cpp
+  vmm/grant_table.cpp
+  kernel/time/pvclock.cpp
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 

@@ -17,6 +17,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/sched/scheduler.hpp"
+#include "kernel/time/rtc.hpp"
 #include "vmm/domain_builder.hpp"
 
 extern "C" void (*__init_array_start[])();
@@ -161,6 +162,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_phys)
     console::set_tsc_khz(tsc_khz);
     info("TSC %lu kHz, local APIC timer %u kHz (calibrated against the PIT)", tsc_khz, lapic::calibrate_timer());
 
+    rtc::read_at_boot();
     ioapic::init(acpi);
     idt::set_handler(static_cast<uint8_t>(vector::ioapic_base + console::irq()), uart_interrupt);
     if (!ioapic::route_isa_irq(console::irq(), static_cast<uint8_t>(vector::ioapic_base + console::irq()),

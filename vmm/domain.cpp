@@ -7,6 +7,8 @@
 #include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
+#include "vmm/events.hpp"
+#include "vmm/vcpu_timer.hpp"
 #include <cstdarg>
 #include <new>
 
@@ -114,13 +116,42 @@ void release_memory(Domain& d)
     d.ept_root = HostPhys{0};
 }
 
+// Objects live in whole frames, not the heap, so that a dead domain gives
+// back exactly the frames it took.
+template <typename T>
+constexpr size_t frames_for() { return (sizeof(T) + page_size - 1) / page_size; }
+
+template <typename T>
+T* new_in_frames()
+{
+    auto f = memory::alloc_frames(frames_for<T>());
+    if (!f) return nullptr;
+    void* p = phys_to_virt(*f);
+    __builtin_memset(p, 0, frames_for<T>() * page_size);
+    return new (p) T{};
+}
+
+template <typename T>
+void delete_in_frames(T* p)
+{
+    (void)memory::free_frames(virt_to_phys(p), frames_for<T>());
+}
+
+void vcpu_timer_stop_all(Domain& d)
+{
+    for (uint32_t i = 0; i < d.vcpu_count; ++i) {
+        vcpu_timer::set(*d.vcpus[i], 0);
+        vcpu_timer::set_poll_timeout(*d.vcpus[i], 0);
+    }
+}
+
 void release_vcpu(Vcpu* v)
 {
     if (!v) return;
     if (v->vmcs.value()) (void)memory::free_frames(v->vmcs, 1);
     if (v->fpu.value()) (void)memory::free_frames(v->fpu, 1);
     if (v->vpid) free_vpid(v->vpid);
-    (void)memory::free_frames(virt_to_phys(v), 1);
+    delete_in_frames(v);
 }
 
 void release(Domain* d)
@@ -128,25 +159,12 @@ void release(Domain* d)
     for (uint32_t i = 0; i < d->vcpu_count; ++i) release_vcpu(d->vcpus[i]);
     release_memory(*d);
     if (d->shared_info.value()) (void)memory::free_frames(d->shared_info, 1);
-    (void)memory::free_frames(virt_to_phys(d), 1);
-}
-
-// Objects live in whole frames, not the heap, so that a dead domain gives
-// back exactly the frames it took.
-template <typename T>
-T* new_in_frame()
-{
-    static_assert(sizeof(T) <= page_size);
-    auto f = memory::alloc_frames(1);
-    if (!f) return nullptr;
-    void* p = phys_to_virt(*f);
-    __builtin_memset(p, 0, page_size);
-    return new (p) T{};
+    delete_in_frames(d);
 }
 
 Vcpu* create_vcpu(Domain& d, uint32_t id)
 {
-    auto* v = new_in_frame<Vcpu>();
+    auto* v = new_in_frames<Vcpu>();
     if (!v) return nullptr;
     v->domain = &d;
     v->id = id;
@@ -177,7 +195,7 @@ Domain* create(uint16_t id, const DomainConfig& c)
         warning("cannot create domain %u (%s): %u vCPUs (1-%u allowed)", id, c.name, c.vcpus, max_vcpus_per_domain);
         return nullptr;
     }
-    auto* d = new_in_frame<Domain>();
+    auto* d = new_in_frames<Domain>();
     if (!d) return nullptr;
     d->id = id;
     format(d->name, sizeof d->name, "%s", c.name);
@@ -189,7 +207,12 @@ Domain* create(uint16_t id, const DomainConfig& c)
     d->account.cap = c.cap;
 
     auto root = ept_memory.alloc_table();
-    bool ok = root.has_value();
+    auto shared = memory::alloc_frames(1);
+    bool ok = root.has_value() && shared.has_value();
+    if (shared) {
+        __builtin_memset(phys_to_virt(*shared), 0, page_size);
+        d->shared_info = *shared;
+    }
     if (ok) {
         d->ept_root = *root;
         d->eptp = ept::eptp(d->ept_root);
@@ -201,10 +224,13 @@ Domain* create(uint16_t id, const DomainConfig& c)
         d->vcpu_count = i + 1;
     }
     if (!ok) {
+        if (root && !d->ept_root.value()) (void)memory::free_frames(*root, 1);
         warning("cannot create domain %u (%s): out of memory for %lu MiB", id, c.name, c.memory_bytes >> 20);
         release(d);
         return nullptr;
     }
+    d->events.init(id, d->vcpu_count);
+    for (uint32_t i = 0; i < d->vcpu_count; ++i) d->vcpus[i]->info = &d->shared()->vcpu_info[i];
     table[id] = d;
     return d;
 }
@@ -225,6 +251,7 @@ void shutdown(Domain& d, xen::ShutdownReason reason)
     d.shutdown_reason = reason;
     info("domain %u (%s) shut down: %s", d.id, d.name, to_string(reason));
     scheduler::stop_domain(d);
+    events::domain_exception();
 }
 
 void crash(Domain& d, const char* fmt, ...)
@@ -239,6 +266,7 @@ void crash(Domain& d, const char* fmt, ...)
     d.shutdown_reason = xen::ShutdownReason::crash;
     info("domain %u (%s) crashed: %s", d.id, d.name, reason);
     scheduler::stop_domain(d);
+    events::domain_exception();
 }
 
 void reap(Domain& d)
@@ -247,6 +275,12 @@ void reap(Domain& d)
     // stopped is destroyed as soon as none of its vCPUs is loaded.
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
+    {
+        // No port of another domain may keep pointing here.
+        SpinGuard g{events::lock()};
+        evtchn::close_all(d.events, events::table_of, nullptr);
+    }
+    vcpu_timer_stop_all(d);
     table[d.id] = nullptr;
     const uint16_t id = d.id;
     char name[domain_name_max];

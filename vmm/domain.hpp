@@ -3,7 +3,9 @@
 #pragma once
 #include "arch/x86/vmx/ept.hpp"
 #include "kernel/sched/credit.hpp"
+#include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
+#include "vmm/event_channel.hpp"
 #include "vmm/vcpu.hpp"
 
 namespace menhir {
@@ -51,9 +53,24 @@ struct Domain {
     size_t line_len;
     uint32_t io_warnings;         // rate limit for ignored-port messages
     uint64_t hvm_params[xen::hvm_nr_params];
-    HostPhys shared_info;         // the shared_info page (zero until first mapped)
+    HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)
     int32_t shutdown_code;        // SCHEDOP_shutdown_code, -1 if none
+    evtchn::Table events;         // event-channel ports (vmm/event_channel)
+    uint8_t callback_vector;      // from HVM_PARAM_CALLBACK_IRQ (vector type); 0 = none
 
+    [[nodiscard]] xen::SharedInfo* shared() const { return phys_to_virt<xen::SharedInfo>(shared_info); }
+
+    // Devices delegated to this domain (dom0): ISA IRQ lines and I/O port ranges.
+    uint16_t irq_mask;
+    struct PortRange { uint16_t first; uint16_t count; };
+    PortRange ports[8];
+    [[nodiscard]] bool irq_allowed(uint32_t irq) const { return irq < 16 && ((irq_mask >> irq) & 1); }
+    [[nodiscard]] bool port_allowed(uint32_t port) const
+    {
+        for (const auto& r : ports)
+            if (r.count && port >= r.first && port - r.first < r.count) return true;
+        return false;
+    }
     [[nodiscard]] Ept ept() const { return Ept{ept_memory, ept_root}; }
     // Copies into guest-physical memory; false if [gpa, gpa+len) is not all RAM.
     [[nodiscard]] bool write_phys(uint64_t gpa, const void* src, size_t len);

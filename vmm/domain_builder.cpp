@@ -7,6 +7,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/elf_image.hpp"
+#include "vmm/vcpu_timer.hpp"
 
 namespace menhir::builder {
 namespace {
@@ -43,16 +44,23 @@ private:
     bool ok_{false};
 };
 
-bool setup_vcpu(Domain& d, Vcpu& v, uint32_t entry, uint32_t start_info)
+} // namespace
+
+bool start_vcpu(Vcpu& v, vmx::GuestStart start)
 {
     VmcsScope scope{v.vmcs};
     if (!scope.ok()) return false;
-    vmx::setup(vmx::PvhStart{entry, start_info, d.eptp, v.vpid,
-                             reinterpret_cast<uint64_t>(&v.ctx.regs) + sizeof(GuestRegs)});
-    v.ctx.regs.rbx = start_info;
+    start.eptp = v.domain->eptp;
+    start.vpid = v.vpid;
+    start.host_rsp = reinterpret_cast<uint64_t>(&v.ctx.regs) + sizeof(GuestRegs);
+    vmx::setup(start);
+    v.long_mode = start.efer & (1u << 10);
     v.host_cpu = this_cpu().index;
+    v.ctx.launched = 0;
     return true;
 }
+
+namespace {
 
 // The XSAVE area starts in the init state except MXCSR's default (SDM Vol 1 13.6).
 void init_fpu(Vcpu& v)
@@ -98,7 +106,10 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
         if (!ok) break;
         v.fpu = *fpu;
         init_fpu(v);
-        if (i == 0) ok = setup_vcpu(*d, v, image.pvh_entry, static_cast<uint32_t>(layout.start_info));
+        if (i == 0) {
+            v.ctx.regs.rbx = layout.start_info;
+            ok = start_vcpu(v, vmx::pvh_start(image.pvh_entry));
+        }
     }
     if (!ok) {
         info("cannot build domain %u (%s): out of memory or bad image layout", id, config.name);
@@ -106,9 +117,11 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
         domains::reap(*d);
         return nullptr;
     }
+    vcpu_timer::init_wallclock(*d);
     d->state = DomainState::running;
     for (uint32_t i = 0; i < d->vcpu_count; ++i) scheduler::add(*d->vcpus[i]);
     d->vcpus[0]->up = true;
+    d->vcpus[0]->initialised = true;
     scheduler::wake(*d->vcpus[0]);
     info("domain %u (%s): %lu MiB, %u vCPU%s, weight %u, entry 0x%x, %s kernel", id, d->name,
          d->memory_bytes >> 20, d->vcpu_count, d->vcpu_count == 1 ? "" : "s", d->account.weight, image.pvh_entry,

@@ -3,6 +3,7 @@
 // 32-bit protected mode with %ebx = the start info. The hypervisor builds
 // dom0 and the boot-time domains with it.
 #pragma once
+#include "arch/x86/vmx/vmcs.hpp"
 #include "boot/multiboot2.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/pvh_start_info.hpp"
@@ -20,6 +21,10 @@ struct Kernel {
 // Builds and starts the domain; nullptr, with a log line saying why, if the
 // kernel or the configuration is refused. Nothing is left behind then.
 [[nodiscard]] Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& kernel);
+
+// Prepares v's VMCS to start in `start` (registers other than RIP, RSP and
+// RFLAGS are the caller's to set in v.ctx). False if the VMCS is unusable.
+[[nodiscard]] bool start_vcpu(Vcpu& v, vmx::GuestStart start);
 
 // dom0 and the boot-time domains named by the GRUB modules (Xen's
 // conventions: the first module is dom0's kernel, a second one whose command

@@ -2,6 +2,7 @@
 #pragma once
 #include "kernel/lib/types.hpp"
 #include "kernel/sched/credit.hpp"
+#include "vmm/abi/xen.hpp"
 #include <cstddef>
 #include <cstdint>
 
@@ -34,6 +35,7 @@ struct Vcpu {
     uint16_t vpid;
     HostPhys vmcs;
     bool up;                      // started (vCPU 0 at build, others by VCPUOP_up)
+    bool initialised;             // has a start state (vCPU 0 at build, others by VCPUOP_initialise)
     bool long_mode;
     uint64_t cr8;                 // the guest's task priority (CR8 accesses exit)               // EFER.LMA, mirrored from the "IA-32e mode guest" entry control
     uint32_t host_cpu;            // CPU whose host state the VMCS holds (~0u: none yet)
@@ -42,6 +44,11 @@ struct Vcpu {
     HostPhys fpu;                 // its x87/SSE/AVX state while it is not loaded (XSAVE area)
     sched::Unit unit;
     uint64_t exits;               // VM exits taken, for the `d` debug key
+    xen::VcpuInfo* info;          // its vcpu_info: in shared_info, or where VCPUOP_register_vcpu_info put it
+    volatile bool kick;           // an upcall may be due: look before the next VM entry
+    volatile bool polling;        // blocked in SCHEDOP_poll
+    uint64_t timer_deadline_ns;   // singleshot timer (scheduler::now_ns() time), 0 = none
+    uint64_t poll_deadline_ns;    // SCHEDOP_poll timeout, 0 = none
 };
 
 } // namespace menhir

@@ -12,6 +12,8 @@
 #include "kernel/sched/credit.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/domain.hpp"
+#include "vmm/events.hpp"
+#include "vmm/vcpu_timer.hpp"
 
 extern "C" [[noreturn]] void vmx_resume_current();
 
@@ -34,6 +36,8 @@ void poke(int cpu)
 }
 
 uint64_t ns_to_tsc(uint64_t ns) { return ns * tsc::khz() / 1000000; }
+uint64_t apic_khz = 0;
+uint64_t ns_to_apic(uint64_t ns) { const uint64_t t = ns * apic_khz / 1000000; return t ? t : 1; }
 
 // SYSCALL MSRs and friends are the guest's while it runs (no exits for
 // them) and nobody else's: switch them only when the vCPU changes.
@@ -115,6 +119,11 @@ void load(PerCpu& c, Vcpu& v)
     }
     load_lazy(v);
     load_fpu(v);
+    vcpu_timer::update_time_info(v);
+    if (v.polling) {
+        v.polling = false;
+        vcpu_timer::set_poll_timeout(v, 0);
+    }
     ++d.running_vcpus;
     c.current = &v;
     c.current_ctx = &v.ctx;
@@ -161,7 +170,8 @@ void init(uint32_t cpu_count)
     credit.init(cpu_count, now_ns());
     idt::set_handler(vector::timer, timer_interrupt);
     idt::set_handler(vector::reschedule, reschedule_interrupt);
-    idle_poll_ticks = static_cast<uint32_t>(lapic::calibrate_timer() * 10);   // 10 ms
+    apic_khz = lapic::calibrate_timer();
+    idle_poll_ticks = static_cast<uint32_t>(apic_khz * 10);   // 10 ms
 }
 
 void add(Vcpu& v)
@@ -185,11 +195,30 @@ void wake(Vcpu& v)
 void block_current()
 {
     PerCpu& c = this_cpu();
+    Vcpu& v = *c.current;
     {
         SpinGuard g{lock};
-        credit.block(c.current->unit, now_ns());
+        credit.block(v.unit, now_ns());
     }
     c.resched = true;
+    // An event that arrived just before the block found the vCPU still
+    // running and did not wake it: look again now that it is blocked.
+    if (events::upcall_pending(v) && v.domain->callback_vector) wake(v);
+}
+
+void kick(Vcpu& v)
+{
+    v.kick = true;
+    int cpu = -1;
+    {
+        SpinGuard g{lock};
+        if (v.unit.state == sched::State::blocked) {
+            if (v.up && v.domain->state == DomainState::running) cpu = credit.wake(v.unit, now_ns());
+        } else {
+            cpu = static_cast<int>(v.unit.cpu);
+        }
+    }
+    poke(cpu);
 }
 
 void yield_current()
@@ -204,22 +233,32 @@ void yield_current()
 
 void slice_expired() { this_cpu().resched = true; }
 
+namespace {
+// Caller holds the lock.
+void stop_locked(Vcpu& v)
+{
+    if (v.unit.state == sched::State::blocked) return;
+    credit.block(v.unit, now_ns());
+    for (uint32_t i = 0; i < cpus; ++i) {
+        PerCpu* c = percpu::get(i);
+        if (c && c->current == &v) {
+            c->resched = true;
+            if (c != &this_cpu()) lapic::send_fixed(c->apic_id, vector::reschedule);
+        }
+    }
+}
+} // namespace
+
+void stop_vcpu(Vcpu& v)
+{
+    SpinGuard g{lock};
+    stop_locked(v);
+}
+
 void stop_domain(Domain& d)
 {
     SpinGuard g{lock};
-    for (uint32_t i = 0; i < d.vcpu_count; ++i) {
-        Vcpu& v = *d.vcpus[i];
-        if (v.unit.state == sched::State::blocked) continue;
-        const uint32_t cpu = v.unit.cpu;
-        credit.block(v.unit, now_ns());
-        if (v.unit.cpu == cpu) {
-            PerCpu* c = percpu::get(cpu);
-            if (c && c->current == &v) {
-                c->resched = true;
-                if (c != &this_cpu()) lapic::send_fixed(c->apic_id, vector::reschedule);
-            }
-        }
-    }
+    for (uint32_t i = 0; i < d.vcpu_count; ++i) stop_locked(*d.vcpus[i]);
 }
 
 void schedule()
@@ -227,6 +266,7 @@ void schedule()
     PerCpu& c = this_cpu();
     for (;;) {
         c.resched = false;
+        vcpu_timer::fire_due(now_ns());
         Vcpu* prev = c.current;
         sched::Unit* next_unit;
         uint64_t slice = 0;
@@ -239,15 +279,25 @@ void schedule()
             if (prev) unload(c, *prev);
             if (next) load(c, *next);
         }
+        const uint64_t now = now_ns();
+        const uint64_t timer = vcpu_timer::next_deadline();
         if (c.current) {
+            // The slice, cut short if a guest timer is due earlier.
+            if (timer && timer > now && timer - now < slice) slice = timer - now;
             const uint64_t ticks = ns_to_tsc(slice) >> vmx::capabilities().preemption_timer_rate;
             vmx::write(vmx::Field::preemption_timer_value, ticks ? ticks : 1);
-            c.slice_start_ns = now_ns();
+            c.slice_start_ns = now;
+            if (c.current->kick) events::deliver(*c.current);
             return;
         }
-        // Idle: wait for an IPI, or the timer that lets this CPU look for
-        // work to steal from the others.
-        lapic::arm_oneshot(idle_poll_ticks);
+        // Idle: wait for an IPI, a guest timer, or the poll that lets this
+        // CPU look for work to steal from the others.
+        uint64_t wait = idle_poll_ticks;
+        if (timer) {
+            const uint64_t until = timer > now ? ns_to_apic(timer - now) : 1;
+            if (until < wait) wait = until;
+        }
+        lapic::arm_oneshot(static_cast<uint32_t>(wait));
         while (!c.resched) cpu::sti_hlt();
         cpu::cli();
     }

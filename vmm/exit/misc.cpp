@@ -4,18 +4,20 @@
 #include "kernel/console.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "arch/x86/vmx/vmx.hpp"
+#include "arch/x86/percpu.hpp"
 #include "vmm/domain.hpp"
+#include "vmm/events.hpp"
 #include "vmm/exit/guest_state.hpp"
 #include "vmm/exit/handlers.hpp"
 
 namespace menhir::exit {
 
-void hlt(Vcpu&)
+void hlt(Vcpu& v)
 {
-    // The vCPU sleeps until it has work. With interrupts off and nothing
-    // pending that is forever, which is the guest's choice, not a crash.
+    // The vCPU sleeps until it has work (an upcall). With interrupts off and
+    // nothing pending that is forever, which is the guest's choice, not a crash.
     guest::skip_instruction();
-    scheduler::block_current();
+    if (!(events::upcall_pending(v) && v.domain->callback_vector)) scheduler::block_current();
 }
 
 void ept_violation(Vcpu& v)
@@ -58,9 +60,12 @@ void exception_or_nmi(Vcpu& v)
 
 void preemption_timer(Vcpu&) { scheduler::slice_expired(); }
 
-void interrupt_window(Vcpu&)
+void interrupt_window(Vcpu& v)
 {
+    // The guest can take the pending upcall now (events::deliver asked for this exit).
     vmx::write(vmx::Field::proc_controls, vmx::read(vmx::Field::proc_controls) & ~vmx::proc_interrupt_window);
+    v.kick = true;
+    this_cpu().resched = true;
 }
 
 void skip(Vcpu&) { guest::skip_instruction(); }

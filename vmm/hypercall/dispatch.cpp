@@ -26,6 +26,7 @@ constexpr auto make_table()
     set(xen::Hypercall::vcpu_op, vcpu_op, Who::anyone);
     set(xen::Hypercall::sched_op, sched_op, Who::anyone);
     set(xen::Hypercall::hvm_op, hvm_op, Who::anyone);
+    set(xen::Hypercall::event_channel_op, event_channel_op, Who::anyone);
     set(xen::Hypercall::sysctl, not_implemented, Who::dom0);
     set(xen::Hypercall::domctl, not_implemented, Who::dom0);
     return t;

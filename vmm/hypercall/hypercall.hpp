@@ -57,5 +57,6 @@ int64_t sched_op(Vcpu& v, Args& args);
 int64_t memory_op(Vcpu& v, Args& args);
 int64_t hvm_op(Vcpu& v, Args& args);
 int64_t vcpu_op(Vcpu& v, Args& args);
+int64_t event_channel_op(Vcpu& v, Args& args);
 
 } // namespace menhir::hypercall

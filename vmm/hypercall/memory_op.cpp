@@ -57,12 +57,6 @@ int64_t add_to_physmap(Vcpu& v, Args& args)
     switch (a.space) {
     case xen::xenmapspace_shared_info: {
         if (a.idx != 0) return xen::err::einval;
-        if (d->shared_info.value() == 0) {
-            auto f = memory::alloc_frames(1);
-            if (!f) return xen::err::enomem;
-            __builtin_memset(phys_to_virt(*f), 0, page_size);
-            d->shared_info = *f;
-        }
         return d->map_foreign_page(a.gpfn, d->shared_info, true) ? 0 : xen::err::einval;
     }
     default:

@@ -97,13 +97,27 @@ void write_host_state()
     write(Field::host_rip, reinterpret_cast<uint64_t>(vmx_exit_landing));
 }
 
-void setup(const PvhStart& s)
+GuestStart pvh_start(uint32_t entry)
+{
+    GuestStart s{};
+    s.rip = entry;
+    s.rflags = 0x2;
+    s.cr0 = cr0_pe | cr0_et;
+    s.cs = Segment{0x08, 0, 0xffffffff, ar_code32};
+    s.ds = Segment{0x10, 0, 0xffffffff, ar_data32};
+    s.tr = Segment{0, 0, 0x67, ar_tss32_busy};
+    return s;
+}
+
+void setup(const GuestStart& s)
 {
     write(Field::pin_controls, controls.pin);
     write(Field::proc_controls, controls.proc);
     write(Field::proc2_controls, controls.proc2);
     write(Field::exit_controls, controls.exit);
-    write(Field::entry_controls, controls.entry);
+    // EFER.LMA set means the vCPU starts in long mode: the entry control follows it.
+    constexpr uint64_t efer_lma = 1u << 10;
+    write(Field::entry_controls, controls.entry | ((s.efer & efer_lma) ? entry_ia32e_guest : 0));
     write(Field::exception_bitmap, 0);            // guests handle their own exceptions
     write(Field::page_fault_error_mask, 0);
     write(Field::page_fault_error_match, 0);
@@ -122,52 +136,42 @@ void setup(const PvhStart& s)
     // "IA-32e mode guest" entry control stay in step, NE because VMX needs it
     // set while the guest may want it clear. CR4.VMXE is hidden likewise.
     write(Field::cr0_guest_host_mask, guest_cr0_mask());
-    write(Field::cr0_read_shadow, cr0_pe | cr0_et);
-    write(Field::guest_cr0, cr0_pe | cr0_et | cr0_ne);
+    write(Field::cr0_read_shadow, s.cr0);
+    write(Field::guest_cr0, s.cr0 | cr0_ne);
     write(Field::cr4_guest_host_mask, cpu::cr4_vmxe);
-    write(Field::cr4_read_shadow, 0);
-    write(Field::guest_cr4, cpu::cr4_vmxe);
-    write(Field::guest_cr3, 0);
+    write(Field::cr4_read_shadow, s.cr4);
+    write(Field::guest_cr4, s.cr4 | cpu::cr4_vmxe);
+    write(Field::guest_cr3, s.cr3);
 
-    // Xen's PVH entry state: 32-bit protected mode, paging off, flat 4 GiB
-    // segments, %ebx = start info (the vCPU's register file has it).
-    const Field selectors[] = {Field::guest_es_selector, Field::guest_ss_selector, Field::guest_ds_selector,
-                               Field::guest_fs_selector, Field::guest_gs_selector};
-    const Field limits[] = {Field::guest_es_limit, Field::guest_ss_limit, Field::guest_ds_limit,
-                            Field::guest_fs_limit, Field::guest_gs_limit};
-    const Field access[] = {Field::guest_es_access, Field::guest_ss_access, Field::guest_ds_access,
-                            Field::guest_fs_access, Field::guest_gs_access};
-    const Field bases[] = {Field::guest_es_base, Field::guest_ss_base, Field::guest_ds_base,
-                           Field::guest_fs_base, Field::guest_gs_base};
-    for (int i = 0; i < 5; ++i) {
-        write(selectors[i], 0x10);
-        write(limits[i], 0xffffffff);
-        write(access[i], ar_data32);
-        write(bases[i], 0);
-    }
-    write(Field::guest_cs_selector, 0x08);
-    write(Field::guest_cs_limit, 0xffffffff);
-    write(Field::guest_cs_access, ar_code32);
-    write(Field::guest_cs_base, 0);
-    write(Field::guest_tr_selector, 0);
-    write(Field::guest_tr_limit, 0x67);
-    write(Field::guest_tr_access, ar_tss32_busy);
-    write(Field::guest_tr_base, 0);
-    write(Field::guest_ldtr_selector, 0);
-    write(Field::guest_ldtr_limit, 0);
-    write(Field::guest_ldtr_access, ar_unusable);
-    write(Field::guest_ldtr_base, 0);
+    const Field data[][4] = {
+        {Field::guest_es_selector, Field::guest_es_limit, Field::guest_es_access, Field::guest_es_base},
+        {Field::guest_ss_selector, Field::guest_ss_limit, Field::guest_ss_access, Field::guest_ss_base},
+        {Field::guest_ds_selector, Field::guest_ds_limit, Field::guest_ds_access, Field::guest_ds_base},
+        {Field::guest_fs_selector, Field::guest_fs_limit, Field::guest_fs_access, Field::guest_fs_base},
+        {Field::guest_gs_selector, Field::guest_gs_limit, Field::guest_gs_access, Field::guest_gs_base},
+    };
+    auto segment = [](const Field (&f)[4], const Segment& seg) {
+        write(f[0], seg.selector);
+        write(f[1], seg.limit);
+        write(f[2], seg.access);
+        write(f[3], seg.base);
+    };
+    for (const auto& f : data) segment(f, s.ds);
+    segment({Field::guest_cs_selector, Field::guest_cs_limit, Field::guest_cs_access, Field::guest_cs_base}, s.cs);
+    segment({Field::guest_tr_selector, Field::guest_tr_limit, Field::guest_tr_access, Field::guest_tr_base}, s.tr);
+    segment({Field::guest_ldtr_selector, Field::guest_ldtr_limit, Field::guest_ldtr_access, Field::guest_ldtr_base},
+            Segment{0, 0, 0, ar_unusable});
     write(Field::guest_gdtr_base, 0);
     write(Field::guest_gdtr_limit, 0);
     write(Field::guest_idtr_base, 0);
     write(Field::guest_idtr_limit, 0);
 
-    write(Field::guest_rip, s.entry);
-    write(Field::guest_rsp, 0);
-    write(Field::guest_rflags, 0x2);
+    write(Field::guest_rip, s.rip);
+    write(Field::guest_rsp, s.rsp);
+    write(Field::guest_rflags, s.rflags | 0x2);
     write(Field::guest_dr7, 0x400);
     write(Field::guest_debugctl, 0);
-    write(Field::guest_efer, 0);
+    write(Field::guest_efer, s.efer);
     write(Field::guest_pat, default_pat);
     write(Field::guest_sysenter_cs, 0);
     write(Field::guest_sysenter_esp, 0);

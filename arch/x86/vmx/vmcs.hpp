@@ -37,18 +37,28 @@ inline void write(Field f, uint64_t v)
     return !failed;
 }
 
-struct PvhStart {
-    uint32_t entry;              // 32-bit physical entry (XEN_ELFNOTE_PHYS32_ENTRY)
-    uint32_t start_info;         // %ebx
+// A segment as the VMCS holds it (access rights in the VMCS format, SDM Vol 3C 25.4.1).
+struct Segment { uint16_t selector; uint64_t base; uint32_t limit; uint32_t access; };
+
+// The state a vCPU starts in. CR0 and CR4 are what the guest asked for; the
+// bits VMX needs are added underneath its read shadows.
+struct GuestStart {
+    uint64_t rip, rsp, rflags;
+    uint64_t cr0, cr3, cr4, efer;
+    Segment cs, ds, tr;          // ES, SS, FS, GS as DS
     uint64_t eptp;
     uint16_t vpid;
     uint64_t host_rsp;           // where the exit stub saves the guest registers
 };
 
+// Xen's PVH entry state: 32-bit protected mode, paging off, flat 4 GiB
+// segments, starting at the 32-bit physical `entry`.
+[[nodiscard]] GuestStart pvh_start(uint32_t entry);
+
 // Computes and checks the controls once (BSP, after VMX is on).
 [[nodiscard]] bool init_controls();
-// Fills the current VMCS (after VMCLEAR + VMPTRLD) for a fresh PVH vCPU.
-void setup(const PvhStart& start);
+// Fills the current VMCS (after VMCLEAR + VMPTRLD) for a fresh vCPU.
+void setup(const GuestStart& start);
 // Host state that differs per CPU (TR, GDTR, GS...): after a vCPU moves.
 void write_host_state();
 

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""One boot, two CPUs: dom0 and a set of boot-time domUs that each exercise
+one thing, side by side, so the crashes of some must not disturb the others:
+
+  hello      every hello line, and a command line with blanks arrives whole
+  hellopage  hello through the hypercall page
+  wild       writes past its RAM: crashed with an EPT violation (write)
+  tripler    triple faults: crashed with a triple fault
+  badcall    invalid hypercalls: every case ok
+  pvh32      a 32-bit (ELFCLASS32) PVH kernel: prints, powers off
+
+then module lines the hypervisor must refuse, each skipped while the rest
+boot: a domain line without name=, one with memory=lots, a multiboot2 ELF
+that is not a PVH kernel (menhir.elf itself), a text file, and a domain too
+big for the machine's memory. At the end every domU has been destroyed and
+the free frame count is back to what it was before the first domU was built.
+"""
+import os
+import re
+
+from harness import (Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF,
+                     MENHIR_ELF, ROOT)
+
+HELLO_CMDLINE = "a b c"
+MEMORY_MIB = 8
+
+# (name, kernel, extra words): the domUs that must be built, ids 1.. in order.
+GOOD = [
+    ("hello", guest("hello"), 'cmdline="%s"' % HELLO_CMDLINE),
+    ("wild", guest("wild"), ""),
+    ("tripler", guest("tripler"), ""),
+    ("badcall", guest("badcall"), ""),
+    ("pvh32", guest("pvh32"), ""),
+    ("hellopage", guest("hello"), "cmdline=hypercall_page"),
+]
+BAD_LINES = [  # (module command line, a word the reason must contain)
+    ("domain memory=%d vcpus=1" % MEMORY_MIB, "name"),
+    ("domain name=x memory=lots vcpus=1", "memory"),
+]
+REFUSED = [  # (name, kernel, memory MiB): valid lines, kernels or sizes that are not
+    ("notpvh", MENHIR_ELF, MEMORY_MIB),
+    ("text", os.path.join(ROOT, "tests", "guests", "README.md"), MEMORY_MIB),
+    #HUGE("huge", guest("hello"), 1024),
+]
+MACHINE_MIB = 256
+
+modules = [(DOM0_ELF, "dom0")]
+for name, kernel, extra in GOOD:
+    modules.append((kernel, ("domain name=%s memory=%d vcpus=1 %s" % (name, MEMORY_MIB, extra)).strip()))
+first_bad_module = len(modules) + 1        # module numbers count from 1
+for line, _ in BAD_LINES:
+    modules.append((guest("hello"), line))
+for name, kernel, mib in REFUSED:
+    modules.append((kernel, "domain name=%s memory=%d vcpus=1" % (name, mib)))
+iso = iso_with_modules("guests_basic", modules)
+
+HEX = r"0x[0-9a-f]+"
+
+
+def built_line(name):
+    return (r"^menhir: domain (\d+) \(%s\): (\d+) MiB, (\d+) vCPUs?, weight (\d+), entry (%s), "
+            r"(ELF64|ELF32) kernel$" % (re.escape(name), HEX))
+
+
+with Machine(cpus=2, memory=MACHINE_MIB, iso=iso) as m:
+    m.wait_for(BANNER, timeout=120)
+    m.wait_for(r"^menhir: VMX on 2/2 CPUs$", timeout=180)
+
+    # dom0 first, then the count every domU is measured against.
+    d0 = m.wait_for(built_line("Domain-0"), timeout=60)
+    check(d0.group(1) == "0", "dom0 was built as domain %s" % d0.group(1))
+    before = int(m.wait_for(r"^menhir: frames free before the boot-time domUs: (\d+)$",
+                            timeout=60).group(1))
+    check(m.count(r"^menhir: frames free before the boot-time domUs:") == 1,
+          "'frames free before the boot-time domUs' printed more than once")
+
+    # The domUs, ids 1, 2, 3... in module order.
+    ids = {}
+    for expect_id, (name, _, _) in enumerate(GOOD, start=1):
+        mt = m.wait_for(built_line(name), timeout=60)
+        dom_id, mib, vcpus, weight, entry, cls = mt.groups()
+        check(int(dom_id) == expect_id, "domain %s got id %s, expected %d (module order)"
+              % (name, dom_id, expect_id))
+        check(int(mib) == MEMORY_MIB and int(vcpus) == 1 and int(weight) == 256,
+              "domain %s built with the wrong parameters: %r" % (name, mt.group(0)))
+        expect_cls = "ELF32" if name == "pvh32" else "ELF64"
+        check(cls == expect_cls, "domain %s: %s kernel reported, expected %s" % (name, cls, expect_cls))
+        ids[name] = int(dom_id)
+    d = {name: r"^\(d%d\) " % i for name, i in ids.items()}   # a domain's own lines
+
+    # Refused module lines: reported, skipped, the others still boot.
+    for k, (line, word) in enumerate(BAD_LINES, start=first_bad_module):
+        mt = m.wait_for(r"^menhir: module %d: bad domain line \((.+)\): domain \d+ skipped$" % k,
+                        timeout=60)
+        check(word in mt.group(1), "module %d (%r): the reason %r does not mention %r"
+              % (k, line, mt.group(1), word))
+    check(m.count(built_line("x")) == 0, "the domain with memory=lots was built")
+    for name, _, _ in REFUSED:
+        mt = m.wait_for(r"^menhir: cannot build domain \d+ \(%s\): (.+)$" % name, timeout=60)
+        check(m.count(built_line(name)) == 0, "domain %s was refused and built" % name)
+
+    m.wait_for(TO_DOM0, timeout=60)
+    m.wait_for(r"^\(d0\) dom0: Menhir dom0 started$", timeout=60)
+
+    # hello: every line, the command line whole.
+    for line in [r"hello: started", r"hello: port e9 works", r"hello: Xen signature XenVMMXenVMM",
+                 r"hello: Xen version 4\.17", r'hello: cmdline "%s"' % re.escape(HELLO_CMDLINE),
+                 r"hello: done"]:
+        m.wait_for(d["hello"] + line + "$", timeout=120)
+    ram = sum(int(e, 16) - int(b, 16) for b, e in re.findall(
+        d["hello"] + r"hello: memmap\[\d+\] (0x[0-9a-f]+)-(0x[0-9a-f]+) type 1$", m.output(), re.M))
+    check((MEMORY_MIB - 1) << 20 <= ram <= MEMORY_MIB << 20,
+          "hello's memory map holds %d bytes of RAM; the domain has %d MiB" % (ram, MEMORY_MIB))
+    m.wait_for(d["hellopage"] + r"hello: hypercall page Xen version 4\.17$", timeout=120)
+    m.wait_for(d["hellopage"] + r"hello: done$", timeout=120)
+    m.wait_for(d["pvh32"] + r"pvh32: hello from 32-bit$", timeout=120)
+    for name in ("hello", "hellopage", "pvh32"):
+        m.wait_for(r"^menhir: domain %d \(%s\) shut down: poweroff$" % (ids[name], name), timeout=120)
+
+    # wild: crashed at the address it said it would write.
+    target = m.wait_for(d["wild"] + r"wild: RAM ends at %s, writing to (%s)$" % (HEX, HEX),
+                        timeout=120).group(1)
+    crash = m.wait_for(r"^menhir: domain %d \(wild\) crashed: EPT violation at gpa (%s) write "
+                       r"\(rip %s\)$" % (ids["wild"], HEX, HEX), timeout=120)
+    check(int(crash.group(1), 16) == int(target, 16),
+          "wild wrote to %s, but the EPT violation is at %s" % (target, crash.group(1)))
+
+    # tripler: a triple fault crashes the domain, not the machine.
+    m.wait_for(d["tripler"] + r"tripler: triple faulting$", timeout=120)
+    m.wait_for(r"^menhir: domain %d \(tripler\) crashed: triple fault \(rip %s\)$"
+               % (ids["tripler"], HEX), timeout=120)
+
+    # badcall: every case ok.
+    summary = m.wait_for(d["badcall"] + r"badcall: (\d+) passed, (\d+) failed$", timeout=180)
+    passed, failed = int(summary.group(1)), int(summary.group(2))
+    cases = m.find_all(d["badcall"] + r"badcall: (.+) -> (-?\d+) \(expected (-?\d+)\) (ok|FAIL)$")
+    bad = [c.group(0) for c in cases if c.group(4) != "ok"]
+    check(failed == 0 and not bad, "badcall: %d failed:\n%s" % (failed, "\n".join(bad)))
+    check(passed >= 20, "badcall ran only %d cases (expected at least 20)" % passed)
+    check(len(cases) == passed, "badcall says %d passed but printed %d case lines"
+          % (passed, len(cases)))
+    m.wait_for(r"^menhir: domain %d \(badcall\) shut down: poweroff$" % ids["badcall"], timeout=60)
+
+    # Every domU destroyed; the frames all came back.
+    gone = m.wait_for_all([r"^menhir: domain %d \(%s\) destroyed, frames free: (\d+)$"
+                           % (i, re.escape(n)) for n, i in ids.items()], timeout=120)
+    m.settle(1)
+    frees = [int(x.group(1)) for x in m.find_all(r"^menhir: domain \d+ \(.*\) destroyed, frames free: (\d+)$")]
+    check(frees[-1] == before,
+          "after every domU was destroyed %d frames are free, %d before the first domU was built "
+          "(%+d)" % (frees[-1], before, frees[-1] - before))
+
+    # Only dom0 is left, and it is still there.
+    m.send_debug_key("q")
+    m.wait_for(r"^menhir: 'q' pressed -> dumping domain info$", timeout=30)
+    m.wait_for(r"^menhir: domain 0 \(Domain-0\): running, ", timeout=30)
+    m.settle(1)
+    q_text = m.output()[m.output().rfind("'q' pressed"):]
+    listed = re.findall(r"^menhir: domain (\d+) \(.*\): \w+, \d+ MiB", q_text, re.M)
+    check(listed == ["0"], "'q' lists domains %s after every domU died; expected only 0" % listed)
+
+    # Never.
+    for bug in (r"wild: write succeeded \(BUG\)", r"tripler: still alive \(BUG\)"):
+        check(m.count(bug) == 0, "%s was printed" % bug)
+    check(m.count(r"PANIC") == 0, "the hypervisor panicked")
+    check(m.count(BANNER) == 1, "the machine rebooted")
+    check(m.count(r"^menhir: domain 0 \(Domain-0\) (crashed|shut down)") == 0, "dom0 died")
+    crashed = {mt.group(1) for mt in m.find_all(r"^menhir: domain \d+ \((.*)\) crashed:")}
+    check(crashed == {"wild", "tripler"}, "crashed domains: %s, expected wild and tripler"
+          % sorted(crashed))
+    print("guests_basic: %d domUs ran, wild and tripler crashed alone, badcall %d/%d ok, "
+          "%d frames free before and after; %.1fs" % (len(ids), passed, passed, before, m.elapsed()))

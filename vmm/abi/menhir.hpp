@@ -1,0 +1,95 @@
+// Menhir's privileged interface: domctl (36) and sysctl (35), dom0 only.
+// No stock Xen toolstack runs in dom0, so these layouts are Menhir's own
+// (documented in docs/abi.md); the hypercall numbers are Xen's. Shared by the
+// hypervisor and dom0, host-testable.
+#pragma once
+#include <cstdint>
+
+namespace menhir::abi {
+
+inline constexpr uint32_t domctl_interface_version = 0x4d480001;   // "MH", version 1
+
+enum class DomctlCmd : uint32_t {
+    create = 1,            // u.create -> header.domain = the new id
+    populate = 2,          // allocate the domain's RAM [0, memory)
+    set_vcpu_context = 3,  // u.vcpu: PVH initial state of a vCPU
+    unpause = 4,
+    pause = 5,
+    shutdown = 6,          // u.shutdown.reason
+    destroy = 7,
+    get_info = 8,          // u.info
+    set_credit = 9,        // u.credit
+    get_credit = 10,       // u.credit
+    ioport_permission = 11,  // u.ioport
+    irq_permission = 12,     // u.irq
+};
+
+struct DomctlCreate {
+    uint64_t memory_kb;
+    uint32_t vcpus;
+    uint32_t weight;     // 0 = default (256)
+    uint32_t cap;        // percent of one CPU, 0 = none
+    uint32_t pad;
+    char name[32];
+};
+struct DomctlVcpuContext { uint32_t vcpu; uint32_t entry; uint32_t ebx; uint32_t pad; };
+struct DomctlShutdown { uint32_t reason; };   // xen::ShutdownReason
+struct DomctlCredit { uint32_t weight; uint32_t cap; };
+struct DomctlIoport { uint32_t first_port; uint32_t nr_ports; uint32_t allow; };
+struct DomctlIrq { uint32_t irq; uint32_t allow; };
+
+enum class DomainStateAbi : uint8_t { running = 0, paused = 1, shutdown = 2, crashed = 3, dying = 4 };
+struct DomainInfo {
+    uint16_t domain;
+    uint8_t state;           // DomainStateAbi
+    uint8_t shutdown_reason; // xen::ShutdownReason when shut down or crashed
+    uint32_t vcpus;
+    uint32_t vcpus_online;
+    uint32_t weight;
+    uint32_t cap;
+    uint32_t pad;
+    uint64_t memory_kb;
+    uint64_t cpu_time_ns;
+    char name[32];
+};
+static_assert(sizeof(DomainInfo) == 72);
+
+struct Domctl {
+    uint32_t cmd;                // DomctlCmd
+    uint32_t interface_version;  // domctl_interface_version
+    uint16_t domain;
+    uint16_t pad[3];
+    union {
+        DomctlCreate create;
+        DomctlVcpuContext vcpu;
+        DomctlShutdown shutdown;
+        DomctlCredit credit;
+        DomctlIoport ioport;
+        DomctlIrq irq;
+        DomainInfo info;
+        uint8_t raw[112];
+    } u;
+};
+static_assert(sizeof(Domctl) == 128);
+
+enum class SysctlCmd : uint32_t {
+    domain_list = 1,    // u.list
+    read_console = 2,   // u.console
+    physinfo = 3,       // u.physinfo
+};
+struct SysctlDomainList { uint16_t first_domain; uint16_t pad; uint32_t max_domains; uint64_t buffer; uint32_t num_domains; uint32_t pad2; };
+struct SysctlReadConsole { uint64_t buffer; uint32_t count; uint32_t pad; uint64_t index; };   // count in/out; index = offset in the log, in/out
+struct SysctlPhysinfo { uint32_t nr_cpus; uint32_t pad; uint64_t total_pages; uint64_t free_pages; uint64_t cpu_khz; };
+struct Sysctl {
+    uint32_t cmd;
+    uint32_t interface_version;
+    union {
+        SysctlDomainList list;
+        SysctlReadConsole console;
+        SysctlPhysinfo physinfo;
+        uint8_t raw[56];
+    } u;
+};
+static_assert(sizeof(Sysctl) == 64);
+
+} // namespace menhir::abi

@@ -1,0 +1,80 @@
+#include "vmm/events.hpp"
+#include "arch/x86/vmx/vmcs.hpp"
+#include "arch/x86/vmx/vmx.hpp"
+#include "kernel/sched/scheduler.hpp"
+
+namespace menhir::events {
+namespace {
+
+Spinlock event_lock;
+
+constexpr uint64_t rflags_if = 1u << 9;
+constexpr uint64_t blocking_sti_movss = 3;   // interruptibility state bits 0-1 (SDM Vol 3C 25.4.2)
+constexpr uint32_t injection_valid = 1u << 31;
+
+} // namespace
+
+Spinlock& lock() { return event_lock; }
+
+evtchn::Table* table_of(void*, uint16_t domid)
+{
+    Domain* d = domains::get(domid);
+    return d ? &d->events : nullptr;
+}
+
+void notify(Domain& d, uint32_t port)
+{
+    if (port >= evtchn::max_ports) return;
+    const uint32_t vcpu = d.events.ports[port].vcpu;
+    if (vcpu >= d.vcpu_count) return;
+    if (evtchn::set_pending(*d.shared(), port, vcpu)) upcall(*d.vcpus[vcpu], port);
+    // SCHEDOP_poll waits for ports even while they are masked.
+    for (uint32_t i = 0; i < d.vcpu_count; ++i)
+        if (d.vcpus[i]->polling) scheduler::kick(*d.vcpus[i]);
+}
+
+void upcall(Vcpu& v, uint32_t port)
+{
+    // vcpu_info may have moved out of shared_info (VCPUOP_register_vcpu_info).
+    if (v.info != &v.domain->shared()->vcpu_info[v.id]) {
+        __atomic_or_fetch(&v.info->evtchn_pending_sel, 1ull << (port / 64), __ATOMIC_SEQ_CST);
+        __atomic_store_n(&v.info->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+    }
+    scheduler::kick(v);
+}
+
+void raise_virq(Domain& d, uint32_t virq, uint32_t vcpu)
+{
+    SpinGuard g{event_lock};
+    const uint32_t port = evtchn::virq_port(d.events, virq, vcpu);
+    if (port) notify(d, port);
+}
+
+void domain_exception()
+{
+    if (Domain* dom0 = domains::get(0)) raise_virq(*dom0, xen::virq_dom_exc);
+}
+
+bool upcall_pending(const Vcpu& v) { return __atomic_load_n(&v.info->evtchn_upcall_pending, __ATOMIC_SEQ_CST); }
+
+void deliver(Vcpu& v)
+{
+    const uint8_t vector = v.domain->callback_vector;
+    if (!vector || !upcall_pending(v)) {
+        v.kick = false;
+        return;
+    }
+    const bool can_take = (vmx::read(vmx::Field::guest_rflags) & rflags_if) &&
+                          !(vmx::read(vmx::Field::guest_interruptibility) & blocking_sti_movss) &&
+                          !(vmx::read(vmx::Field::entry_interruption_info) & injection_valid);
+    if (can_take) {
+        // An external interrupt (type 0) with the callback vector (SDM Vol 3C 26.6).
+        vmx::write(vmx::Field::entry_interruption_info, vector | injection_valid);
+        v.kick = false;
+        return;
+    }
+    // Come back as soon as it can (the interrupt-window exit sets kick again).
+    vmx::write(vmx::Field::proc_controls, vmx::read(vmx::Field::proc_controls) | vmx::proc_interrupt_window);
+}
+
+} // namespace menhir::events

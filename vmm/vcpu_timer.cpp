@@ -1,0 +1,105 @@
+#include "vmm/vcpu_timer.hpp"
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/pit.hpp"
+#include "kernel/lib/spinlock.hpp"
+#include "kernel/sched/scheduler.hpp"
+#include "kernel/time/pvclock.hpp"
+#include "kernel/time/rtc.hpp"
+#include "vmm/domain.hpp"
+#include "vmm/events.hpp"
+
+namespace menhir::vcpu_timer {
+namespace {
+
+Spinlock timer_lock;
+volatile uint64_t earliest = 0;   // 0: nothing armed
+
+// Recomputes `earliest` from every vCPU (timer_lock held). Timers are few
+// and change rarely compared with exits, so a scan is simplest.
+void recompute()
+{
+    uint64_t best = 0;
+    domains::for_each([&best](Domain& d) {
+        for (uint32_t i = 0; i < d.vcpu_count; ++i) {
+            const Vcpu& v = *d.vcpus[i];
+            for (uint64_t t : {v.timer_deadline_ns, v.poll_deadline_ns})
+                if (t && (!best || t < best)) best = t;
+        }
+    });
+    earliest = best;
+}
+
+} // namespace
+
+void set(Vcpu& v, uint64_t deadline_ns)
+{
+    SpinGuard g{timer_lock};
+    v.timer_deadline_ns = deadline_ns;
+    recompute();
+}
+
+void set_poll_timeout(Vcpu& v, uint64_t deadline_ns)
+{
+    SpinGuard g{timer_lock};
+    v.poll_deadline_ns = deadline_ns;
+    recompute();
+}
+
+uint64_t next_deadline() { return earliest; }
+
+void fire_due(uint64_t now)
+{
+    const uint64_t next = earliest;
+    if (!next || now < next) return;
+    constexpr uint32_t batch = 64;
+    Vcpu* timers[batch];
+    Vcpu* polls[batch];
+    uint32_t nt = 0, np = 0;
+    {
+        SpinGuard g{timer_lock};
+        domains::for_each([&](Domain& d) {
+            for (uint32_t i = 0; i < d.vcpu_count; ++i) {
+                Vcpu& v = *d.vcpus[i];
+                if (v.timer_deadline_ns && v.timer_deadline_ns <= now && nt < batch) {
+                    v.timer_deadline_ns = 0;
+                    timers[nt++] = &v;
+                }
+                if (v.poll_deadline_ns && v.poll_deadline_ns <= now && np < batch) {
+                    v.poll_deadline_ns = 0;
+                    polls[np++] = &v;
+                }
+            }
+        });
+        recompute();
+    }
+    for (uint32_t i = 0; i < nt; ++i) events::raise_virq(*timers[i]->domain, xen::virq_timer, timers[i]->id);
+    for (uint32_t i = 0; i < np; ++i) {
+        polls[i]->polling = false;
+        scheduler::kick(*polls[i]);
+    }
+}
+
+void update_time_info(Vcpu& v)
+{
+    xen::VcpuTimeInfo& t = v.info->time;
+    pvclock::begin_update(t);
+    const uint64_t tsc = cpu::rdtsc();
+    pvclock::fill(t, tsc, scheduler::now_ns(), pvclock::scale_for(tsc::khz()), xen::xen_pvclock_tsc_stable_bit);
+    pvclock::end_update(t);
+}
+
+void init_wallclock(Domain& d)
+{
+    // Wallclock at system time 0, as Xen keeps it (wc_version odd while it changes).
+    xen::SharedInfo& s = *d.shared();
+    const uint64_t boot_sec = rtc::boot_seconds();
+    s.wc_version = 1;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    s.wc_sec = static_cast<uint32_t>(boot_sec);
+    s.wc_sec_hi = static_cast<uint32_t>(boot_sec >> 32);
+    s.wc_nsec = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    s.wc_version = 2;
+}
+
+} // namespace menhir::vcpu_timer

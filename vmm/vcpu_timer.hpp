@@ -1,0 +1,15 @@
+// Guest time: the singleshot timers of VCPUOP_set_singleshot_timer (they
+// raise VIRQ_TIMER), SCHEDOP_poll timeouts, and the pvclock each vCPU reads
+// in its vcpu_info. Times are scheduler::now_ns() (ns since boot).
+#pragma once
+#include "vmm/vcpu.hpp"
+#include <cstdint>
+
+namespace menhir::vcpu_timer {
+void set(Vcpu& v, uint64_t deadline_ns);        // 0 stops it
+void set_poll_timeout(Vcpu& v, uint64_t deadline_ns);
+[[nodiscard]] uint64_t next_deadline();         // the earliest of all, 0 = none
+void fire_due(uint64_t now_ns);                 // cheap when nothing is due
+void update_time_info(Vcpu& v);                 // pvclock in v's vcpu_info
+void init_wallclock(Domain& d);                 // wallclock fields of shared_info
+} // namespace menhir::vcpu_timer
