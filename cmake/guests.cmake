@@ -4,6 +4,7 @@
 #
 # Outputs (when MENHIR_OUTPUT_DIR is set):
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
+#                                          evping evpong granter mapper sleeper smp2 hostile
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (tests/guests/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -28,6 +29,15 @@ set(MENHIR_GUEST_RUNTIME_SOURCES
   ${MENHIR_GUEST_DIR}/lib/print.cpp
   ${MENHIR_GUEST_DIR}/lib/string.cpp)
 
+# Events, time, grant tables and secondary vCPUs: 64-bit only, in a static
+# library so that only the guests using them carry them.
+set(MENHIR_GUEST_XEN64_SOURCES
+  ${MENHIR_GUEST_DIR}/lib/events.cpp
+  ${MENHIR_GUEST_DIR}/lib/upcall.S
+  ${MENHIR_GUEST_DIR}/lib/grant.cpp
+  ${MENHIR_GUEST_DIR}/lib/smp.cpp
+  ${MENHIR_GUEST_DIR}/lib/smp_entry.S)
+
 # BITS is 64 (long mode, the default) or 32 (stays in protected mode).
 function(menhir_guest_flags target bits)
   if(bits EQUAL 32)
@@ -47,6 +57,8 @@ foreach(bits 64 32)
   add_library(menhir_guest_rt${bits} OBJECT ${MENHIR_GUEST_RUNTIME_SOURCES})
   menhir_guest_flags(menhir_guest_rt${bits} ${bits})
 endforeach()
+add_library(menhir_guest_xen64 STATIC ${MENHIR_GUEST_XEN64_SOURCES})
+menhir_guest_flags(menhir_guest_xen64 64)
 
 # menhir_add_guest(NAME BITS OUTPUT_PATH SOURCES...)
 function(menhir_add_guest name bits output)
@@ -70,7 +82,7 @@ function(menhir_add_guest name bits output)
       VERBATIM)
   else()
     target_link_options(${target} PRIVATE ${MENHIR_GUEST_LINK_FLAGS})
-    target_link_libraries(${target} PRIVATE gcc)
+    target_link_libraries(${target} PRIVATE menhir_guest_xen64 gcc)
     set(built $<TARGET_FILE:${target}>)
   endif()
   if(MENHIR_OUTPUT_DIR)
@@ -90,5 +102,13 @@ menhir_add_guest(tripler 64 ${MENHIR_GUESTS_OUT}/tripler.elf ${MENHIR_GUEST_DIR}
 menhir_add_guest(badcall 64 ${MENHIR_GUESTS_OUT}/badcall.elf
   ${MENHIR_GUEST_DIR}/badcall/main.cpp ${MENHIR_GUEST_DIR}/badcall/user.S)
 menhir_add_guest(pvh32   32 ${MENHIR_GUESTS_OUT}/pvh32.elf   ${MENHIR_GUEST_DIR}/pvh32/main.cpp)
+menhir_add_guest(evping  64 ${MENHIR_GUESTS_OUT}/evping.elf  ${MENHIR_GUEST_DIR}/evping/main.cpp)
+menhir_add_guest(evpong  64 ${MENHIR_GUESTS_OUT}/evpong.elf  ${MENHIR_GUEST_DIR}/evpong/main.cpp)
+menhir_add_guest(granter 64 ${MENHIR_GUESTS_OUT}/granter.elf ${MENHIR_GUEST_DIR}/granter/main.cpp)
+menhir_add_guest(mapper  64 ${MENHIR_GUESTS_OUT}/mapper.elf  ${MENHIR_GUEST_DIR}/mapper/main.cpp)
+menhir_add_guest(sleeper 64 ${MENHIR_GUESTS_OUT}/sleeper.elf ${MENHIR_GUEST_DIR}/sleeper/main.cpp)
+menhir_add_guest(smp2    64 ${MENHIR_GUESTS_OUT}/smp2.elf    ${MENHIR_GUEST_DIR}/smp2/main.cpp)
+menhir_add_guest(hostile 64 ${MENHIR_GUESTS_OUT}/hostile.elf ${MENHIR_GUEST_DIR}/hostile/main.cpp)
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
-menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf    ${CMAKE_SOURCE_DIR}/dom0/main.cpp)
+menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
+  ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp)

@@ -27,6 +27,8 @@ set(MENHIR_KERNEL_SOURCES
   vmm/domain_builder.cpp
   vmm/domain_dump.cpp
   vmm/events.cpp
+  vmm/grants.cpp
+  vmm/pirq.cpp
   vmm/vcpu_timer.cpp
   kernel/time/rtc.cpp
   vmm/guest_memory.cpp
@@ -45,6 +47,9 @@ set(MENHIR_KERNEL_SOURCES
   vmm/hypercall/hvm_op.cpp
   vmm/hypercall/vcpu_op.cpp
   vmm/hypercall/event_channel_op.cpp
+  vmm/hypercall/grant_table_op.cpp
+  vmm/hypercall/domctl.cpp
+  vmm/hypercall/sysctl.cpp
   drivers/uart16550.cpp
   kernel/main.cpp
   kernel/console.cpp

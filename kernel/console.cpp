@@ -23,6 +23,10 @@ bool timestamps = false;
 uint64_t tsc_khz = 0;
 uint8_t com1_irq = 4;
 
+char dom0_input[1024];
+size_t input_head = 0, input_tail = 0;   // bytes queued: head - tail
+void (*input_listener)() = nullptr;
+
 enum class InputTarget { dom0, menhir };
 InputTarget input_target = InputTarget::dom0;
 int switch_count = 0;
@@ -113,8 +117,25 @@ void receive(char c)
         return;
     }
     switch_count = 0;
-    if (input_target == InputTarget::menhir) debug_keys::handle(c);
-    // Input for dom0 has no reader until dom0's console backend exists.
+    if (input_target == InputTarget::menhir) {
+        debug_keys::handle(c);
+        return;
+    }
+    {
+        IrqSpinGuard g{lock};
+        if (input_head - input_tail < sizeof dom0_input) dom0_input[input_head++ % sizeof dom0_input] = c;
+    }
+    if (input_listener) input_listener();
+}
+
+void set_input_listener(void (*listener)()) { input_listener = listener; }
+
+size_t read_input(char* out, size_t max)
+{
+    IrqSpinGuard g{lock};
+    size_t n = 0;
+    while (n < max && input_tail != input_head) out[n++] = dom0_input[input_tail++ % sizeof dom0_input];
+    return n;
 }
 
 // Called from the UART's interrupt: drain everything that arrived.

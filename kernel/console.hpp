@@ -20,6 +20,10 @@ void enable_input_interrupts();                     // after the I/O APIC routes
 void receive(char c);                               // one byte of serial input
 void drain_uart();                                  // the UART's interrupt handler: receive() every byte waiting
 void emergency();                                   // panic path: never wait for the lock again
+// Serial input meant for dom0 (input not switched to the debug keys): it is
+// queued here, and `listener` is told (dom0's VIRQ_CONSOLE).
+void set_input_listener(void (*listener)());
+[[nodiscard]] size_t read_input(char* out, size_t max);
 [[nodiscard]] const LogRing& ring();
 [[nodiscard]] uint8_t irq();                        // the UART's ISA IRQ
 } // namespace console

@@ -8,6 +8,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/events.hpp"
+#include "vmm/grants.hpp"
 #include "vmm/vcpu_timer.hpp"
 #include <cstdarg>
 #include <new>
@@ -78,7 +79,7 @@ void free_vpid(uint16_t v)
 
 // Guest RAM [0, bytes): 2 MiB frames where the allocator has them (one EPT
 // leaf each), 4 KiB frames for the rest.
-bool populate(Domain& d, uint64_t bytes)
+bool populate_ram(Domain& d, uint64_t bytes)
 {
     Ept ept = d.ept();
     for (uint64_t gpa = 0; gpa < bytes;) {
@@ -110,7 +111,14 @@ void release_memory(Domain& d)
     if (d.ept_root.value() == 0) return;
     ept::destroy(ept_memory, d.ept_root, paging::levels - 1,
                  [](HostPhys frame, uint64_t bytes, const ept::Flags& f) {
-                     if (f.owned) (void)memory::free_frames(frame, bytes / page_size);
+                     if (!f.owned) return;
+                     if (!grants::any_orphans()) {
+                         (void)memory::free_frames(frame, bytes / page_size);
+                         return;
+                     }
+                     // Frames another domain still maps stay until its last unmap.
+                     for (uint64_t off = 0; off < bytes; off += page_size)
+                         if (!grants::is_orphan(frame + off)) (void)memory::free_frames(frame + off, 1);
                  },
                  [](HostPhys t) { (void)memory::free_frames(t, 1); });
     d.ept_root = HostPhys{0};
@@ -137,6 +145,8 @@ void delete_in_frames(T* p)
     (void)memory::free_frames(virt_to_phys(p), frames_for<T>());
 }
 
+constexpr size_t foreign_frames = Domain::max_foreign * sizeof(Domain::ForeignMap) / page_size;
+
 void vcpu_timer_stop_all(Domain& d)
 {
     for (uint32_t i = 0; i < d.vcpu_count; ++i) {
@@ -159,7 +169,21 @@ void release(Domain* d)
     for (uint32_t i = 0; i < d->vcpu_count; ++i) release_vcpu(d->vcpus[i]);
     release_memory(*d);
     if (d->shared_info.value()) (void)memory::free_frames(d->shared_info, 1);
+    if (d->grant_frames.value()) (void)memory::free_frames(d->grant_frames, grant::max_frames);
+    if (d->foreign) (void)memory::free_frames(virt_to_phys(d->foreign), foreign_frames);
     delete_in_frames(d);
+}
+
+// The XSAVE area starts in the init state except MXCSR's default (SDM Vol 1 13.6).
+void init_fpu(Vcpu& v)
+{
+    auto* area = phys_to_virt<uint8_t>(v.fpu);
+    __builtin_memset(area, 0, page_size);
+    const uint16_t fcw = 0x37f;
+    const uint32_t mxcsr = 0x1f80;
+    __builtin_memcpy(area, &fcw, sizeof fcw);
+    __builtin_memcpy(area + 24, &mxcsr, sizeof mxcsr);
+    v.xcr0 = 1;
 }
 
 Vcpu* create_vcpu(Domain& d, uint32_t id)
@@ -178,6 +202,13 @@ Vcpu* create_vcpu(Domain& d, uint32_t id)
     }
     v->vmcs = *frame;
     v->unit.owner = v;
+    auto fpu = memory::alloc_frames(1);
+    if (!fpu) {
+        release_vcpu(v);
+        return nullptr;
+    }
+    v->fpu = *fpu;
+    init_fpu(*v);
     return v;
 }
 
@@ -216,7 +247,7 @@ Domain* create(uint16_t id, const DomainConfig& c)
     if (ok) {
         d->ept_root = *root;
         d->eptp = ept::eptp(d->ept_root);
-        ok = populate(*d, d->memory_bytes);
+        if (c.populate) ok = domains::populate(*d);
     }
     for (uint32_t i = 0; ok && i < c.vcpus; ++i) {
         d->vcpus[i] = create_vcpu(*d, i);
@@ -231,11 +262,20 @@ Domain* create(uint16_t id, const DomainConfig& c)
     }
     d->events.init(id, d->vcpu_count);
     for (uint32_t i = 0; i < d->vcpu_count; ++i) d->vcpus[i]->info = &d->shared()->vcpu_info[i];
+    vcpu_timer::init_wallclock(*d);
     table[id] = d;
+    for (uint32_t i = 0; i < d->vcpu_count; ++i) scheduler::add(*d->vcpus[i]);
     return d;
 }
 
 Domain* get(uint32_t id) { return id < max_domains ? table[id] : nullptr; }
+
+bool populate(Domain& d)
+{
+    if (d.populated) return true;
+    d.populated = populate_ram(d, d.memory_bytes);
+    return d.populated;
+}
 
 uint16_t next_free_id(uint16_t from)
 {
@@ -269,11 +309,20 @@ void crash(Domain& d, const char* fmt, ...)
     events::domain_exception();
 }
 
+void destroy(Domain& d)
+{
+    if (d.state == DomainState::dying) return;
+    d.state = DomainState::dying;
+    scheduler::stop_domain(d);
+    reap(d);
+}
+
 void reap(Domain& d)
 {
     // Boot-time domains have no toolstack to destroy them: a domain that
     // stopped is destroyed as soon as none of its vCPUs is loaded.
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
+    if (d.mapped_by_others) return;   // dom0 still maps some of its frames: the last unmap reaps it
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
     {
         // No port of another domain may keep pointing here.
@@ -281,6 +330,9 @@ void reap(Domain& d)
         evtchn::close_all(d.events, events::table_of, nullptr);
     }
     vcpu_timer_stop_all(d);
+    grants::unmap_all(d);
+    grants::adopt_pinned_frames(d);
+    for (uint32_t i = 0; i < d.vcpu_count; ++i) scheduler::remove(*d.vcpus[i]);
     table[d.id] = nullptr;
     const uint16_t id = d.id;
     char name[domain_name_max];
@@ -333,22 +385,23 @@ bool Domain::read_phys(uint64_t gpa, void* dst, size_t len)
     });
 }
 
-bool Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
+namespace {
+
+// The 4 KiB EPT entry for gpa, splitting a large page on the way so one
+// page can change (SDM Vol 3C 29.3.2); nullptr if out of memory.
+uint64_t* ept_leaf_4k(Domain& d, uint64_t gpa)
 {
     using F = ept::Format;
-    const uint64_t gpa = gfn * page_size;
-    if (gpa >= memory_bytes && gpa >= (1ull << 32)) return false;   // keep such pages below 4 GiB or in RAM
-    HostPhys table = ept_root;
+    HostPhys table = d.ept_root;
     for (int level = paging::levels - 1; level > 0; --level) {
         uint64_t& e = ept_memory.table(table)[paging::table_index(gpa, level)];
         if (!F::is_present(e)) {
             auto t = ept_memory.alloc_table();
-            if (!t) return false;
+            if (!t) return nullptr;
             e = F::table_entry(*t, {});
         } else if (F::is_leaf(e, level)) {
-            // Split the large page so one 4 KiB entry can change (SDM Vol 3C 29.3.2).
             auto t = ept_memory.alloc_table();
-            if (!t) return false;
+            if (!t) return nullptr;
             const uint64_t span = paging::entry_span(level - 1);
             const HostPhys base{F::leaf_address(e, level)};
             uint64_t* small = ept_memory.table(*t);
@@ -358,16 +411,91 @@ bool Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
         }
         table = HostPhys{F::table_address(e)};
     }
-    uint64_t& leaf = ept_memory.table(table)[paging::table_index(gpa, 0)];
-    if (F::is_present(leaf) && F::leaf_flags(leaf).owned) {
+    return &ept_memory.table(table)[paging::table_index(gpa, 0)];
+}
+
+// A page of the domain's own RAM leaving its physical map is freed, as in
+// Xen when something else is put at that frame.
+void drop_leaf(uint64_t& leaf)
+{
+    using F = ept::Format;
+    if (F::is_present(leaf) && F::leaf_flags(leaf).owned)
         (void)memory::free_frames(HostPhys{F::leaf_address(leaf, 0)}, 1);
+    leaf = 0;
+}
+
+} // namespace
+
+bool Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
+{
+    const uint64_t gpa = gfn * page_size;
+    if (gpa >= memory_bytes && gpa >= (1ull << 32)) return false;   // inside its RAM, or anywhere below 4 GiB
+    uint64_t* leaf = ept_leaf_4k(*this, gpa);
+    if (!leaf) return false;
+    drop_leaf(*leaf);
+    *leaf = ept::Format::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
+    flush_ept();
+    return true;
+}
+
+void Domain::unmap_page(uint64_t gfn)
+{
+    const uint64_t gpa = gfn * page_size;
+    if (!ept().translate(GuestPhys{gpa})) return;
+    if (uint64_t* leaf = ept_leaf_4k(*this, gpa)) {
+        drop_leaf(*leaf);
+        flush_ept();
     }
-    leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
-    // Cached translations of the old page must go: here now, elsewhere at
-    // the next load of one of this domain's vCPUs.
+}
+
+void Domain::flush_ept()
+{
     vmx::invept_single(eptp);
     tlb_flushed_cpus = 1ull << this_cpu().index;
+    // CPUs running one of its vCPUs now flush before their next VM entry.
+    scheduler::flush_ept_elsewhere(*this);
+}
+
+bool Domain::track_foreign(uint64_t gfn, uint16_t domid)
+{
+    if (!foreign) {
+        auto f = memory::alloc_frames(foreign_frames);
+        if (!f) return false;
+        foreign = phys_to_virt<ForeignMap>(*f);
+    }
+    if (gfn >> 32 || foreign_count == max_foreign) return false;
+    for (uint32_t i = 0; i < foreign_count; ++i)
+        if (foreign[i].gfn == gfn) return false;   // unmap the old one first
+    foreign[foreign_count++] = ForeignMap{static_cast<uint32_t>(gfn), domid};
     return true;
+}
+
+uint16_t Domain::untrack_foreign(uint64_t gfn)
+{
+    for (uint32_t i = 0; i < foreign_count; ++i) {
+        if (foreign[i].gfn == gfn) {
+            const uint16_t domid = foreign[i].domid;
+            foreign[i] = foreign[--foreign_count];
+            return domid;
+        }
+    }
+    return no_foreign;
+}
+
+bool Domain::allow_ports(uint32_t first, uint32_t count, bool allow)
+{
+    if (count == 0 || count > 0xffff || first > 0xffff || count > 0x10000 - first) return false;
+    for (auto& r : ports) {
+        if (!allow && r.first == first && r.count == count) {
+            r = PortRange{};
+            return true;
+        }
+        if (allow && r.count == 0) {
+            r = PortRange{static_cast<uint16_t>(first), static_cast<uint16_t>(count)};
+            return true;
+        }
+    }
+    return false;
 }
 
 void Domain::console_put(char c)

@@ -6,6 +6,7 @@
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/event_channel.hpp"
+#include "vmm/grant_table.hpp"
 #include "vmm/vcpu.hpp"
 
 namespace menhir {
@@ -33,6 +34,7 @@ struct DomainConfig {
     uint32_t weight;
     uint32_t cap;
     bool privileged;
+    bool populate{true};          // allocate its RAM now (domctl populates later)
 };
 
 struct Domain {
@@ -42,6 +44,7 @@ struct Domain {
     xen::ShutdownReason shutdown_reason;
     bool privileged;
     uint64_t memory_bytes;
+    bool populated;               // its RAM exists
     HostPhys ept_root;
     uint64_t eptp;
     sched::Account account;
@@ -56,6 +59,9 @@ struct Domain {
     HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)
     int32_t shutdown_code;        // SCHEDOP_shutdown_code, -1 if none
     evtchn::Table events;         // event-channel ports (vmm/event_channel)
+    grant::Granter granter;       // its grant table's pins (vmm/grant_table)
+    grant::Maptrack maptrack;     // grants of others it has mapped
+    HostPhys grant_frames;        // grant::max_frames contiguous frames of v1 entries, 0 until set up
     uint8_t callback_vector;      // from HVM_PARAM_CALLBACK_IRQ (vector type); 0 = none
 
     [[nodiscard]] xen::SharedInfo* shared() const { return phys_to_virt<xen::SharedInfo>(shared_info); }
@@ -71,6 +77,18 @@ struct Domain {
             if (r.count && port >= r.first && port - r.first < r.count) return true;
         return false;
     }
+    [[nodiscard]] bool allow_ports(uint32_t first, uint32_t count, bool allow);
+
+    // Frames of other domains dom0 has mapped (XENMAPSPACE_gmfn_foreign): the
+    // other domain's memory stays until they are unmapped.
+    struct ForeignMap { uint32_t gfn; uint16_t domid; };
+    static constexpr uint32_t max_foreign = 8192;
+    ForeignMap* foreign;          // frame-backed, allocated on first use
+    uint32_t foreign_count;
+    uint32_t mapped_by_others;    // how many of its frames are mapped foreign elsewhere
+    static constexpr uint16_t no_foreign = 0xffff;
+    [[nodiscard]] bool track_foreign(uint64_t gfn, uint16_t domid);
+    uint16_t untrack_foreign(uint64_t gfn);   // the domain whose frame was there, or no_foreign
     [[nodiscard]] Ept ept() const { return Ept{ept_memory, ept_root}; }
     // Copies into guest-physical memory; false if [gpa, gpa+len) is not all RAM.
     [[nodiscard]] bool write_phys(uint64_t gpa, const void* src, size_t len);
@@ -81,6 +99,11 @@ struct Domain {
     // Maps `frame` (not the domain's own RAM) at guest frame `gfn`, in place
     // of the RAM page there, which is freed.
     [[nodiscard]] bool map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);
+    // Removes whatever is mapped at guest frame `gfn` (a hole afterwards).
+    void unmap_page(uint64_t gfn);
+    // Drops cached EPT translations here and makes every other CPU drop them
+    // before it runs this domain again.
+    void flush_ept();
     // Console output of the guest (port 0xE9, console_io): "(dN) " lines.
     void console_put(char c);
 };
@@ -89,8 +112,10 @@ namespace domains {
 // Allocates everything a domain needs; nullptr (with a log line) on failure.
 [[nodiscard]] Domain* create(uint16_t id, const DomainConfig& config);
 [[nodiscard]] Domain* get(uint32_t id);
+[[nodiscard]] bool populate(Domain& d);   // allocates its RAM [0, memory_bytes) once
 [[nodiscard]] uint16_t next_free_id(uint16_t from);
 void shutdown(Domain& d, xen::ShutdownReason reason);
+void destroy(Domain& d);   // dying now; memory goes once no vCPU runs and nothing maps it
 void crash(Domain& d, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 // Frees the domain once no vCPU of it is loaded anywhere; called by the scheduler.
 void reap(Domain& d);

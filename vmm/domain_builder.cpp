@@ -7,6 +7,8 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/elf_image.hpp"
+#include "vmm/events.hpp"
+#include "vmm/pirq.hpp"
 #include "vmm/vcpu_timer.hpp"
 
 namespace menhir::builder {
@@ -62,18 +64,6 @@ bool start_vcpu(Vcpu& v, vmx::GuestStart start)
 
 namespace {
 
-// The XSAVE area starts in the init state except MXCSR's default (SDM Vol 1 13.6).
-void init_fpu(Vcpu& v)
-{
-    auto* area = phys_to_virt<uint8_t>(v.fpu);
-    __builtin_memset(area, 0, page_size);
-    const uint16_t fcw = 0x37f;
-    const uint32_t mxcsr = 0x1f80;
-    __builtin_memcpy(area, &fcw, sizeof fcw);
-    __builtin_memcpy(area + 24, &mxcsr, sizeof mxcsr);
-    v.xcr0 = 1;
-}
-
 } // namespace
 
 Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
@@ -99,17 +89,10 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
     Domain* d = domains::create(id, config);
     if (!d) return nullptr;
     bool ok = elf::load(image, k.image, write_guest, d) && pvh::write(in, layout, write_guest, d);
-    for (uint32_t i = 0; ok && i < d->vcpu_count; ++i) {
-        Vcpu& v = *d->vcpus[i];
-        auto fpu = memory::alloc_frames(1);
-        ok = fpu.has_value();
-        if (!ok) break;
-        v.fpu = *fpu;
-        init_fpu(v);
-        if (i == 0) {
-            v.ctx.regs.rbx = layout.start_info;
-            ok = start_vcpu(v, vmx::pvh_start(image.pvh_entry));
-        }
+    if (ok) {
+        Vcpu& v = *d->vcpus[0];
+        v.ctx.regs.rbx = layout.start_info;
+        ok = start_vcpu(v, vmx::pvh_start(image.pvh_entry));
     }
     if (!ok) {
         info("cannot build domain %u (%s): out of memory or bad image layout", id, config.name);
@@ -117,9 +100,7 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
         domains::reap(*d);
         return nullptr;
     }
-    vcpu_timer::init_wallclock(*d);
     d->state = DomainState::running;
-    for (uint32_t i = 0; i < d->vcpu_count; ++i) scheduler::add(*d->vcpus[i]);
     d->vcpus[0]->up = true;
     d->vcpus[0]->initialised = true;
     scheduler::wake(*d->vcpus[0]);
@@ -210,7 +191,20 @@ void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
             first_domu = 2;
         }
         const DomainConfig dom0{"Domain-0", dom0_mem ? dom0_mem : (64ull << 20), 1, sched::default_weight, 0, true};
-        if (!build_pvh(0, dom0, k)) info("dom0 was not started");
+        if (Domain* d0 = build_pvh(0, dom0, k)) {
+            // dom0 drives the disk controllers (ATA: ports and IRQs 14, 15).
+            (void)d0->allow_ports(0x1f0, 8, true);
+            (void)d0->allow_ports(0x3f6, 1, true);
+            (void)d0->allow_ports(0x170, 8, true);
+            (void)d0->allow_ports(0x376, 1, true);
+            (void)pirq::permit(*d0, 14, true);
+            (void)pirq::permit(*d0, 15, true);
+            console::set_input_listener([] {
+                if (Domain* d = domains::get(0)) events::raise_virq(*d, xen::virq_console);
+            });
+        } else {
+            info("dom0 was not started");
+        }
     } else {
         info("no dom0 kernel among the modules: running the boot-time domains only");
     }

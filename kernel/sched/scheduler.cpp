@@ -181,6 +181,12 @@ void add(Vcpu& v)
     next_cpu = (next_cpu + 1) % cpus;
 }
 
+void remove(Vcpu& v)
+{
+    SpinGuard g{lock};
+    credit.remove(v.unit);
+}
+
 void wake(Vcpu& v)
 {
     int cpu;
@@ -249,6 +255,17 @@ void stop_locked(Vcpu& v)
 }
 } // namespace
 
+void flush_ept_elsewhere(Domain& d)
+{
+    for (uint32_t i = 0; i < cpus; ++i) {
+        PerCpu* c = percpu::get(i);
+        if (c && c != &this_cpu() && c->current && c->current->domain == &d) {
+            c->resched = true;
+            lapic::send_fixed(c->apic_id, vector::reschedule);
+        }
+    }
+}
+
 void stop_vcpu(Vcpu& v)
 {
     SpinGuard g{lock};
@@ -288,6 +305,12 @@ void schedule()
             vmx::write(vmx::Field::preemption_timer_value, ticks ? ticks : 1);
             c.slice_start_ns = now;
             if (c.current->kick) events::deliver(*c.current);
+            // The domain's EPT changed since this CPU last flushed it.
+            Domain& d = *c.current->domain;
+            if (!(d.tlb_flushed_cpus & (1ull << c.index))) {
+                vmx::invept_single(d.eptp);
+                __atomic_or_fetch(&d.tlb_flushed_cpus, 1ull << c.index, __ATOMIC_SEQ_CST);
+            }
             return;
         }
         // Idle: wait for an IPI, a guest timer, or the poll that lets this

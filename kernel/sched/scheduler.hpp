@@ -11,6 +11,7 @@ struct Vcpu;
 namespace scheduler {
 void init(uint32_t cpu_count);                 // BSP, after the APs are up
 void add(Vcpu& v);                             // a new vCPU, blocked until wake()
+void remove(Vcpu& v);                          // a vCPU about to be freed (not loaded anywhere)
 void wake(Vcpu& v);                            // runnable; pokes the CPU that should run it
 void block_current();                          // the running vCPU sleeps (HLT, SCHEDOP_block) unless an upcall is due
 void kick(Vcpu& v);                            // an event may be due for v: wake it or make it look before entry
@@ -18,6 +19,7 @@ void yield_current();                          // SCHEDOP_yield
 void slice_expired();                          // VMX-preemption timer exit
 void stop_domain(Domain& d);                   // shut down or crashed: run none of its vCPUs again
 void stop_vcpu(Vcpu& v);                       // take one vCPU off whatever CPU runs it
+void flush_ept_elsewhere(Domain& d);           // other CPUs running d flush its EPT before re-entering
 void schedule();                               // pick (or keep) the vCPU to run on this CPU
 [[noreturn]] void run();                       // each CPU, once boot is done: never returns
 [[nodiscard]] uint64_t now_ns();

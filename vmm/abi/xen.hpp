@@ -18,7 +18,7 @@ inline constexpr uint32_t hypercall_count = 64;   // table size; numbers >= this
 namespace err {
 inline constexpr int64_t eperm = -1, enoent = -2, esrch = -3, eintr = -4, eio = -5, e2big = -7,
                          ebadf = -9, eagain = -11, enomem = -12, eacces = -13, efault = -14,
-                         ebusy = -16, eexist = -17, einval = -22, enospc = -28, erange = -34,
+                         ebusy = -16, eexist = -17, enodev = -19, einval = -22, enospc = -28, erange = -34,
                          enosys = -38, eopnotsupp = -95;
 } // namespace err
 
@@ -52,6 +52,8 @@ inline constexpr uint32_t xenmem_increase_reservation = 0, xenmem_decrease_reser
                           xenmem_machine_memory_map = 10, xenmem_add_to_physmap_batch = 23,
                           xenmem_get_sharing_freed_pages = 18;
 inline constexpr uint32_t memop_cmd_mask = 0x3f;   // MEMOP_CMD_MASK: higher bits carry a continuation
+struct RemoveFromPhysmap { uint16_t domid; uint16_t pad[3]; uint64_t gpfn; };   // XENMEM_remove_from_physmap (15)
+inline constexpr uint32_t xenmem_remove_from_physmap = 15;
 inline constexpr uint32_t xenmapspace_shared_info = 0, xenmapspace_grant_table = 1,
                           xenmapspace_gmfn = 2, xenmapspace_gmfn_range = 3, xenmapspace_gmfn_foreign = 4;
 inline constexpr uint16_t domid_self = 0x7ff0;   // DOMID_SELF

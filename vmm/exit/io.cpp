@@ -1,6 +1,7 @@
 // I/O instruction exits (every port traps). Port 0xE9 is the guest's debug
 // console, as in Xen for HVM guests; reads of other ports return all ones and
 // writes are dropped, as an empty ISA bus would.
+#include "arch/x86/cpu.hpp"
 #include "kernel/console.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/guest_state.hpp"
@@ -36,6 +37,21 @@ void warn_ignored(Domain& d, const IoQual& io)
              n == warnings_shown - 1 ? " (further ones are reported every 1024th)" : "");
 }
 
+void passthrough(const IoQual& q, GuestRegs& r)
+{
+    switch (q.size) {
+    case 1:
+        if (q.in) r.rax = (r.rax & ~0xffull) | cpu::inb(q.port); else cpu::outb(q.port, static_cast<uint8_t>(r.rax));
+        break;
+    case 2:
+        if (q.in) r.rax = (r.rax & ~0xffffull) | cpu::inw(q.port); else cpu::outw(q.port, static_cast<uint16_t>(r.rax));
+        break;
+    default:
+        if (q.in) r.rax = cpu::inl(q.port); else cpu::outl(q.port, static_cast<uint32_t>(r.rax));
+        break;
+    }
+}
+
 } // namespace
 
 void io(Vcpu& v)
@@ -62,7 +78,11 @@ void io(Vcpu& v)
         guest::skip_instruction();
         return;
     }
-    if (q.port == debug_port) {
+    if (d.port_allowed(q.port) && d.port_allowed(q.port + q.size - 1u)) {
+        // A device delegated to this domain (dom0's disk controller): the
+        // access goes to the real port.
+        passthrough(q, r);
+    } else if (q.port == debug_port) {
         if (q.in)
             r.rax = q.size == 4 ? debug_port : (r.rax & ~((1ull << (8 * q.size)) - 1)) | debug_port;   // Bochs's and QEMU's E9 answer 0xE9
         else

@@ -1,5 +1,6 @@
 // console_io: guests print on the hypervisor console with their "(dN) "
 // prefix. Like a debug build of Xen, Menhir lets every domain write.
+#include "kernel/console.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/guest_memory.hpp"
@@ -27,9 +28,14 @@ int64_t console_io(Vcpu& v, Args& args)
         }
         return 0;
     }
-    case xen::consoleio_read:
-        // Serial input reaches dom0 once it has a console backend.
-        return v.domain->privileged ? 0 : xen::err::eperm;
+    case xen::consoleio_read: {
+        // Serial input for dom0 (VIRQ_CONSOLE says when there is some).
+        if (!v.domain->privileged) return xen::err::eperm;
+        char chunk[256];
+        const size_t n = console::read_input(chunk, count < sizeof chunk ? count : sizeof chunk);
+        if (n && !guest::copy_to(v, buffer, chunk, n)) return xen::err::efault;
+        return static_cast<int64_t>(n);
+    }
     default:
         return xen::err::enosys;
     }

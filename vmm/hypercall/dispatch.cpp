@@ -13,8 +13,6 @@ namespace {
 enum class Who : uint8_t { anyone, dom0 };
 struct Entry { Handler handler; Who who; };
 
-int64_t not_implemented(Vcpu&, Args&) { return xen::err::enosys; }
-
 constexpr auto make_table()
 {
     struct Table { Entry e[xen::hypercall_count]; } t{};
@@ -27,8 +25,9 @@ constexpr auto make_table()
     set(xen::Hypercall::sched_op, sched_op, Who::anyone);
     set(xen::Hypercall::hvm_op, hvm_op, Who::anyone);
     set(xen::Hypercall::event_channel_op, event_channel_op, Who::anyone);
-    set(xen::Hypercall::sysctl, not_implemented, Who::dom0);
-    set(xen::Hypercall::domctl, not_implemented, Who::dom0);
+    set(xen::Hypercall::grant_table_op, grant_table_op, Who::anyone);
+    set(xen::Hypercall::sysctl, sysctl, Who::dom0);
+    set(xen::Hypercall::domctl, domctl, Who::dom0);
     return t;
 }
 constexpr auto table = make_table();

@@ -84,7 +84,10 @@ int64_t close(Vcpu& v, uint64_t ptr)
     xen::EvtchnPortOnly p{};
     if (int64_t e = with_arg(v, ptr, p)) return e;
     SpinGuard g{events::lock()};
-    return evtchn::close(v.domain->events, p.port, events::table_of, nullptr);
+    if (int64_t e = evtchn::close(v.domain->events, p.port, events::table_of, nullptr)) return e;
+    // A port handed out again must not start with a stale event.
+    evtchn::clear_pending(*v.domain->shared(), p.port);
+    return 0;
 }
 
 int64_t send(Vcpu& v, uint64_t ptr)

@@ -2,6 +2,7 @@
 // RDX, R10, R8 (32-bit guests: EBX, ECX, EDX, ESI, EDI), the result in RAX.
 // One table maps numbers to handlers and says who may call them.
 #pragma once
+#include "vmm/abi/menhir.hpp"
 #include "vmm/vcpu.hpp"
 #include <cstdint>
 
@@ -58,5 +59,10 @@ int64_t memory_op(Vcpu& v, Args& args);
 int64_t hvm_op(Vcpu& v, Args& args);
 int64_t vcpu_op(Vcpu& v, Args& args);
 int64_t event_channel_op(Vcpu& v, Args& args);
+int64_t grant_table_op(Vcpu& v, Args& args);
+int64_t domctl(Vcpu& v, Args& args);
+int64_t sysctl(Vcpu& v, Args& args);
+// A domain as domctl get_info and sysctl domain_list describe it.
+[[nodiscard]] abi::DomainInfo domain_info(const Domain& d);
 
 } // namespace menhir::hypercall

@@ -3,6 +3,7 @@
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
+#include "vmm/grants.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/hypercall/hypercall.hpp"
 
@@ -59,9 +60,76 @@ int64_t add_to_physmap(Vcpu& v, Args& args)
         if (a.idx != 0) return xen::err::einval;
         return d->map_foreign_page(a.gpfn, d->shared_info, true) ? 0 : xen::err::einval;
     }
+    case xen::xenmapspace_grant_table: {
+        // Bit 31 asks for a v2 status frame: only v1 is offered.
+        if (a.idx >= grant::max_frames) return xen::err::einval;
+        if (!grants::ensure_frames(*d, static_cast<uint32_t>(a.idx) + 1)) return xen::err::enomem;
+        return d->map_foreign_page(a.gpfn, d->grant_frames + a.idx * page_size, true) ? 0 : xen::err::einval;
+    }
     default:
         return xen::err::einval;
     }
+}
+
+// dom0 maps frames of another domain into its own physical space (to load a
+// kernel into it), as a PVH dom0 does on Xen. Each entry has its own error.
+int64_t add_to_physmap_batch(Vcpu& v, Args& args)
+{
+    xen::AddToPhysmapBatch b{};
+    if (!args.is64 || !guest::copy_from(v, args[1], &b, sizeof b)) return xen::err::efault;
+    if (b.space != xen::xenmapspace_gmfn_foreign) return xen::err::eopnotsupp;
+    if (!v.domain->privileged) return xen::err::eperm;
+    Domain& self = *v.domain;
+    if (b.domid != xen::domid_self && b.domid != self.id) return xen::err::einval;
+    Domain* foreign = domains::get(b.foreign_domid);
+    if (!foreign || foreign == &self || foreign->state == DomainState::dying) return xen::err::esrch;
+    constexpr uint32_t batch_max = 256;
+    const uint32_t n = b.size < batch_max ? b.size : batch_max;
+    for (uint32_t i = 0; i < n; ++i) {
+        uint64_t idx = 0, gpfn = 0;
+        if (!guest::copy_from(v, b.idxs + i * 8ull, &idx, 8) || !guest::copy_from(v, b.gpfns + i * 8ull, &gpfn, 8))
+            return xen::err::efault;
+        int32_t err = 0;
+        uint64_t contiguous = 0;
+        auto hpa = foreign->translate(idx * page_size, true, contiguous);
+        if (!hpa || idx * page_size >= foreign->memory_bytes)
+            err = static_cast<int32_t>(xen::err::einval);
+        else if (!self.track_foreign(gpfn, foreign->id))
+            err = static_cast<int32_t>(xen::err::enomem);
+        else if (!self.map_foreign_page(gpfn, hpa->align_down(page_size), true)) {
+            self.untrack_foreign(gpfn);
+            err = static_cast<int32_t>(xen::err::einval);
+        } else {
+            ++foreign->mapped_by_others;
+        }
+        if (!guest::copy_to(v, b.errs + i * 4ull, &err, 4)) return xen::err::efault;
+    }
+    if (n < b.size) {   // continue with the rest on re-execution
+        b.idxs += n * 8ull;
+        b.gpfns += n * 8ull;
+        b.errs += n * 4ull;
+        b.size -= n;
+        if (!guest::copy_to(v, args[1], &b, sizeof b)) return xen::err::efault;
+        return preempted;
+    }
+    return 0;
+}
+
+int64_t remove_from_physmap(Vcpu& v, Args& args)
+{
+    xen::RemoveFromPhysmap r{};
+    if (!guest::copy_from(v, args[1], &r, sizeof r)) return xen::err::efault;
+    int64_t err = 0;
+    Domain* d = target_domain(v, r.domid, err);
+    if (!d) return err;
+    const uint16_t foreign = d->untrack_foreign(r.gpfn);
+    d->unmap_page(r.gpfn);
+    if (foreign != Domain::no_foreign)
+        if (Domain* other = domains::get(foreign)) {
+            --other->mapped_by_others;
+            domains::reap(*other);   // it may have been waiting for this unmap
+        }
+    return 0;
 }
 
 } // namespace
@@ -74,6 +142,8 @@ int64_t memory_op(Vcpu& v, Args& args)
     case xen::xenmem_maximum_reservation: return reservation(v, args);
     case xen::xenmem_maximum_ram_page: return static_cast<int64_t>(memory::stats().total_frames);
     case xen::xenmem_add_to_physmap: return add_to_physmap(v, args);
+    case xen::xenmem_add_to_physmap_batch: return add_to_physmap_batch(v, args);
+    case xen::xenmem_remove_from_physmap: return remove_from_physmap(v, args);
     default: return xen::err::enosys;
     }
 }

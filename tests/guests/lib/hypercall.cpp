@@ -30,4 +30,9 @@ long hvm_get_param(uint32_t index, uint64_t* value) {
     return rc;
 }
 
+long hvm_set_param(uint32_t index, uint64_t value) {
+    xen::xen_hvm_param p{xen::DOMID_SELF, 0, index, value};
+    return hvm_op(xen::HVMOP_set_param, &p);
+}
+
 }  // namespace guest

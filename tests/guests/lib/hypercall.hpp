@@ -96,6 +96,9 @@ inline long event_channel_op(int cmd, void* a) { return hypercall(xen::HYPERVISO
 inline long grant_table_op(unsigned cmd, void* uop, unsigned count) {
     return hypercall(xen::HYPERVISOR_grant_table_op, cmd, arg(uop), count);
 }
+// Privileged (dom0): the argument is the whole op structure.
+inline long domctl(void* op) { return hypercall(xen::HYPERVISOR_domctl, arg(op)); }
+inline long sysctl(void* op) { return hypercall(xen::HYPERVISOR_sysctl, arg(op)); }
 
 inline long sched_shutdown(unsigned reason) {
     xen::sched_shutdown s{reason};
@@ -106,5 +109,7 @@ inline long sched_block() { return sched_op(xen::SCHEDOP_block, nullptr); }
 
 // HVMOP_get_param for this domain; the value, or a negative errno.
 long hvm_get_param(uint32_t index, uint64_t* value);
+// HVMOP_set_param for this domain; 0 or a negative errno.
+long hvm_set_param(uint32_t index, uint64_t value);
 
 }  // namespace guest

@@ -1,6 +1,7 @@
 #include "print.hpp"
 
 #include "hypercall.hpp"
+#include "runtime.hpp"
 #include "x86.hpp"
 
 namespace guest {
@@ -185,12 +186,31 @@ void format_to(Sink& out, const char* fmt, va_list ap) {
 
 char line_buffer[256];
 
+// One printer at a time across vCPUs, with interrupts off so an interrupt
+// handler cannot wait for its own vCPU. A vCPU that faults while printing
+// (owner == itself) prints without the lock: the exception report matters
+// more than the half-written line.
+volatile uint32_t print_lock = 0;
+volatile uint32_t print_owner = ~0u;
+
 }  // namespace
 
 void vprint(const char* fmt, va_list ap) {
+    unsigned long flags = irq_save();
+    const uint32_t me = this_vcpu();
+    const bool nested = print_lock != 0 && print_owner == me;
+    if (!nested) {
+        while (__atomic_exchange_n(&print_lock, 1u, __ATOMIC_ACQUIRE) != 0) pause();
+        print_owner = me;
+    }
     Sink out{line_buffer, sizeof(line_buffer), 0, true};
     format_to(out, fmt, ap);
     out.flush();
+    if (!nested) {
+        print_owner = ~0u;
+        __atomic_store_n(&print_lock, 0u, __ATOMIC_RELEASE);
+    }
+    irq_restore(flags);
 }
 
 void print(const char* fmt, ...) {

@@ -94,9 +94,19 @@ void load_tss() {
 
 void load_idt() {
     for (unsigned v = 0; v < 32; ++v) idt_set_gate(v, isr_stub_table[v], 0);
-    TableRegister idtr{sizeof(g_idt) - 1, reinterpret_cast<uintptr_t>(g_idt)};
-    asm volatile("lidt %0" : : "m"(idtr) : "memory");
+    idt_load();
 }
+
+// Per-vCPU block; GS base points at it (64-bit build).
+struct PerCpu {
+    uint32_t vcpu;
+    uint32_t pad;
+};
+PerCpu g_percpu[MAX_VCPUS];
+
+// The unused-frame window (alloc_unused_gfn).
+uint64_t g_unused_next = 0;
+uint64_t g_unused_end = 0;
 
 const char* const exception_names[32] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
@@ -122,6 +132,31 @@ void idt_set_gate(unsigned vector, void (*entry)(), unsigned dpl) {
     g.selector = KERNEL_CS32;
     g.zero = 0;
     g.offset_high = static_cast<uint16_t>(off >> 16);
+#endif
+}
+
+void idt_load() {
+    TableRegister idtr{sizeof(g_idt) - 1, reinterpret_cast<uintptr_t>(g_idt)};
+    asm volatile("lidt %0" : : "m"(idtr) : "memory");
+}
+
+unsigned this_vcpu() {
+#if defined(__x86_64__)
+    uint32_t v;
+    asm volatile("movl %%gs:0, %0" : "=r"(v));
+    return v;
+#else
+    return 0;
+#endif
+}
+
+void percpu_init(unsigned vcpu) {
+#if defined(__x86_64__)
+    if (vcpu >= MAX_VCPUS) return;
+    g_percpu[vcpu].vcpu = vcpu;
+    wrmsr(MSR_GS_BASE, reinterpret_cast<uintptr_t>(&g_percpu[vcpu]));
+#else
+    (void)vcpu;
 #endif
 }
 
@@ -261,6 +296,53 @@ uint64_t unbacked_paddr() {
     return target;
 }
 
+uint64_t alloc_unused_gfn(unsigned count) {
+    if (g_unused_end == 0) {
+        // First call: [align_up(RAM end, 2 MiB), next memory-map range or 4 GiB).
+        MemoryRange map[64];
+        size_t n = memory_map(map, 64);
+        uint64_t start = (ram_end() + (2u << 20) - 1) & ~((2ull << 20) - 1);
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (size_t i = 0; i < n; ++i) {
+                if (start >= map[i].addr && start < map[i].addr + map[i].size) {
+                    start = (map[i].addr + map[i].size + (2u << 20) - 1) & ~((2ull << 20) - 1);
+                    moved = true;
+                }
+            }
+        }
+        uint64_t end = 4ull << 30;
+        for (size_t i = 0; i < n; ++i)
+            if (map[i].addr >= start && map[i].addr < end) end = map[i].addr;
+        if (start >= end) return 0;
+        g_unused_next = start >> 12;
+        g_unused_end = end >> 12;
+    }
+    if (count == 0 || g_unused_end - g_unused_next < count) return 0;
+    uint64_t gfn = g_unused_next;
+    g_unused_next += count;
+    return gfn;
+}
+
+const xen::hvm_modlist_entry* modules(unsigned* count) {
+    const xen::hvm_start_info* si = g_start_info;
+    if (si == nullptr || si->nr_modules == 0 || si->modlist_paddr == 0) {
+        *count = 0;
+        return nullptr;
+    }
+    *count = si->nr_modules;
+    return reinterpret_cast<const xen::hvm_modlist_entry*>(static_cast<uintptr_t>(si->modlist_paddr));
+}
+
+uint16_t xen_domid() {
+    uint32_t base = xen_cpuid_base();
+    if (base == 0) return xen::DOMID_INVALID;
+    if (cpuid(base).eax < base + 4) return xen::DOMID_INVALID;
+    CpuidRegs r = cpuid(base + 4);
+    if (!(r.eax & xen::XEN_HVM_CPUID_DOMID_PRESENT)) return xen::DOMID_INVALID;
+    return static_cast<uint16_t>(r.ecx);
+}
+
 uint32_t xen_cpuid_base() {
     for (uint32_t leaf = xen::CPUID_LEAF_FIRST; leaf < xen::CPUID_LEAF_LAST; leaf += xen::CPUID_LEAF_STEP) {
         CpuidRegs r = cpuid(leaf);
@@ -306,6 +388,7 @@ extern "C" void exception_dispatch(TrapFrame* f) {
 extern "C" void guest_start(uint32_t start_info_paddr) {
     load_tss();
     load_idt();
+    percpu_init(0);
     if (start_info_paddr == 0) {
         print("%s: no start_info (ebx = 0)\n", guest_name);
         crash();

@@ -34,6 +34,15 @@ inline constexpr uint16_t TSS_SEL = 0x30;
 // Exception vectors 0..31 get the runtime's crash handler. A guest can point
 // any vector at its own entry stub (dpl 3 lets ring 3 reach it with `int`).
 void idt_set_gate(unsigned vector, void (*entry)(), unsigned dpl);
+// Loads the (shared) IDT on the calling CPU; secondary vCPUs call it once.
+void idt_load();
+
+// The vCPU we run on. 64-bit build: read from a per-vCPU block found through
+// GS base (MSR 0xc0000101), set by percpu_init() (guest_start does vCPU 0;
+// secondary vCPUs started with lib/smp.hpp do their own). 32-bit build: 0.
+inline constexpr unsigned MAX_VCPUS = 8;
+unsigned this_vcpu();
+void percpu_init(unsigned vcpu);
 
 // 64-bit build only: the page tables (identity map of 0..4 GiB, 2 MiB pages
 // in four page directories). The upper levels allow user access; leaves do
@@ -78,9 +87,22 @@ uint64_t ram_end();
 // past any memory-map range that covers it (reserved ranges may be backed).
 uint64_t unbacked_paddr();
 
+// Guest-physical frames with nothing behind them, for the hypervisor to
+// map things at (shared_info, grant frames, other domains' pages): `count`
+// consecutive frames from a window that starts at the first 2 MiB boundary
+// at or above the end of RAM, below 4 GiB, outside every memory-map range.
+// Frames are never reused. Returns the first frame number, 0 when the
+// window is exhausted.
+uint64_t alloc_unused_gfn(unsigned count = 1);
+
+// The PVH modules (start_info's module list); *count gets their number.
+const xen::hvm_modlist_entry* modules(unsigned* count);
+
 // Xen's CPUID base (0x40000000 + k * 0x100 whose signature is
 // "XenVMMXenVMM"), or 0 if no such leaf is found.
 uint32_t xen_cpuid_base();
+// Our domain id from the HVM CPUID leaf (base + 4), DOMID_INVALID if absent.
+uint16_t xen_domid();
 
 // Small freestanding string helpers.
 size_t str_len(const char* s);

@@ -54,6 +54,47 @@ inline void invlpg(const volatile void* p) { asm volatile("invlpg (%0)" : : "r"(
 
 inline void pause() { asm volatile("pause"); }
 
+// Interrupt flag. irq_save() returns the flags and disables interrupts;
+// irq_restore() puts IF back as it was.
+inline void irq_enable() { asm volatile("sti" ::: "memory"); }
+inline void irq_disable() { asm volatile("cli" ::: "memory"); }
+inline unsigned long irq_save() {
+    unsigned long flags;
+    asm volatile("pushf; pop %0; cli" : "=r"(flags) : : "memory");
+    return flags;
+}
+inline void irq_restore(unsigned long flags) {
+    if (flags & (1u << 9)) irq_enable();
+}
+inline bool irq_enabled() {
+    unsigned long flags;
+    asm volatile("pushf; pop %0" : "=r"(flags));
+    return (flags & (1u << 9)) != 0;
+}
+// Enables interrupts and halts in one step (STI's one-instruction shadow
+// covers the HLT), so an interrupt already pending wakes it; returns with
+// interrupts disabled again. Call with interrupts disabled, after checking
+// the condition being waited for.
+inline void halt_then_disable() { asm volatile("sti; hlt; cli" ::: "memory"); }
+
+inline uintptr_t read_cr0() {
+    uintptr_t v;
+    asm volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+inline uintptr_t read_cr3() {
+    uintptr_t v;
+    asm volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+inline uintptr_t read_cr4() {
+    uintptr_t v;
+    asm volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+inline constexpr uint32_t MSR_EFER = 0xc0000080;
+inline constexpr uint32_t MSR_GS_BASE = 0xc0000101;
+
 [[noreturn]] inline void halt_forever() {
     for (;;) asm volatile("cli; hlt");
 }

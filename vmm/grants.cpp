@@ -1,0 +1,188 @@
+#include "vmm/grants.hpp"
+#include "kernel/lib/spinlock.hpp"
+#include "kernel/mm/memory.hpp"
+
+namespace menhir::grants {
+namespace {
+
+Spinlock grant_lock;
+
+// Frames of dead granters that some mapper still maps: freed at the last unmap.
+struct Orphan { HostPhys frame; uint32_t pins; };
+constexpr uint32_t max_orphans = 256;
+Orphan orphans[max_orphans];
+uint32_t orphan_count = 0;
+
+Orphan* find_orphan(HostPhys frame)
+{
+    for (auto& o : orphans)
+        if (o.pins && o.frame == frame) return &o;
+    return nullptr;
+}
+
+// The host frame behind a granter's guest frame, if it is its own RAM.
+Optional<HostPhys> granted_frame(Domain& granter, uint32_t gfn, bool write)
+{
+    uint64_t contiguous = 0;
+    auto hpa = granter.translate(uint64_t{gfn} * page_size, write, contiguous);
+    if (!hpa) return {};
+    return hpa->align_down(page_size);
+}
+
+} // namespace
+
+bool ensure_frames(Domain& d, uint32_t frames)
+{
+    if (frames > grant::max_frames) return false;
+    if (!d.grant_frames.value()) {
+        auto f = memory::alloc_frames(grant::max_frames);
+        if (!f) return false;
+        __builtin_memset(phys_to_virt(*f), 0, grant::max_frames * page_size);
+        d.grant_frames = *f;
+    }
+    if (d.granter.nr_frames < frames) d.granter.nr_frames = frames;
+    return true;
+}
+
+xen::GrantEntryV1* entries(Domain& d)
+{
+    return d.grant_frames.value() ? phys_to_virt<xen::GrantEntryV1>(d.grant_frames) : nullptr;
+}
+
+int16_t map(Domain& mapper, xen::GnttabMapGrantRef& op)
+{
+    if (!(op.flags & xen::gntmap_host_map) || (op.flags & (xen::gntmap_contains_pte | xen::gntmap_application_map)))
+        return xen::gntst_general_error;   // PVH mappers give a guest-physical address
+    if (op.host_addr & (page_size - 1)) return xen::gntst_bad_virt_addr;
+    const bool readonly = op.flags & xen::gntmap_readonly;
+    SpinGuard g{grant_lock};
+    Domain* granter = domains::get(op.dom == xen::domid_self ? mapper.id : op.dom);
+    if (!granter || granter->state == DomainState::dying || !entries(*granter)) return xen::gntst_bad_domain;
+    if (mapper.maptrack.mapped_at(op.host_addr)) return xen::gntst_bad_virt_addr;
+    uint32_t gfn = 0;
+    const int16_t st = grant::pin(granter->granter, entries(*granter), op.ref, mapper.id, readonly, gfn);
+    if (st != xen::gntst_okay) return st;
+    auto frame = granted_frame(*granter, gfn, !readonly);
+    int64_t handle = -1;
+    if (frame) handle = mapper.maptrack.add(grant::Mapping{true, granter->id, op.ref, op.host_addr, readonly, frame->value()});
+    if (!frame || handle < 0 || !mapper.map_foreign_page(op.host_addr / page_size, *frame, !readonly)) {
+        if (handle >= 0) {
+            grant::Mapping dropped{};
+            (void)mapper.maptrack.remove(static_cast<uint32_t>(handle), op.host_addr, dropped);
+        }
+        (void)grant::unpin(granter->granter, entries(*granter), op.ref, readonly);
+        return !frame ? xen::gntst_bad_page : handle < 0 ? xen::gntst_no_device_space : xen::gntst_bad_virt_addr;
+    }
+    op.handle = static_cast<xen::GrantHandle>(handle);
+    op.dev_bus_addr = 0;
+    return xen::gntst_okay;
+}
+
+namespace {
+
+// Drops the pin a mapping holds: on its granter, or on the orphaned frame.
+void release_pin(const grant::Mapping& m)
+{
+    if (Orphan* o = find_orphan(HostPhys{m.host_frame})) {
+        if (--o->pins == 0) {
+            (void)memory::free_frames(o->frame, 1);
+            --orphan_count;
+        }
+        return;
+    }
+    if (Domain* granter = domains::get(m.granter); granter && entries(*granter))
+        (void)grant::unpin(granter->granter, entries(*granter), m.ref, m.readonly);
+}
+
+} // namespace
+
+int16_t unmap(Domain& mapper, xen::GnttabUnmapGrantRef& op)
+{
+    SpinGuard g{grant_lock};
+    grant::Mapping m{};
+    const int16_t st = mapper.maptrack.remove(op.handle, op.host_addr, m);
+    if (st != xen::gntst_okay) return st;
+    mapper.unmap_page(m.gpa / page_size);
+    release_pin(m);
+    return xen::gntst_okay;
+}
+
+void unmap_all(Domain& mapper)
+{
+    SpinGuard g{grant_lock};
+    for (uint32_t h = 0; h < grant::max_maptrack; ++h) {
+        const grant::Mapping* found = mapper.maptrack.find(h);
+        if (!found) continue;
+        grant::Mapping m{};
+        if (mapper.maptrack.remove(h, found->gpa, m) == xen::gntst_okay) release_pin(m);
+    }
+}
+
+void adopt_pinned_frames(Domain& granter)
+{
+    SpinGuard g{grant_lock};
+    for (uint32_t ref = 0; ref < granter.granter.nr_entries(); ++ref) {
+        const grant::Active& a = granter.granter.active[ref];
+        const uint32_t pins = a.readers + a.writers;
+        if (!pins) continue;
+        auto frame = granted_frame(granter, a.frame, false);
+        if (!frame) continue;
+        for (auto& o : orphans) {
+            if (!o.pins) {
+                o = Orphan{*frame, pins};
+                ++orphan_count;
+                break;
+            }
+        }
+    }
+}
+
+bool is_orphan(HostPhys frame)
+{
+    SpinGuard g{grant_lock};
+    return orphan_count && find_orphan(frame) != nullptr;
+}
+
+bool any_orphans() { return orphan_count != 0; }
+
+int16_t copy(Domain& caller, const xen::GnttabCopy& op)
+{
+    if (const int16_t st = grant::check_copy(op); st != xen::gntst_okay) return st;
+    SpinGuard g{grant_lock};
+    // Each side is a grant ref of another domain or a frame of the caller's own.
+    struct Side { Domain* d; uint32_t ref; bool is_ref; bool pinned; HostPhys frame; };
+    Side sides[2]{};
+    const xen::GnttabCopyPtr* ptrs[2] = {&op.source, &op.dest};
+    const bool is_ref[2] = {(op.flags & xen::gntcopy_source_gref) != 0, (op.flags & xen::gntcopy_dest_gref) != 0};
+    int16_t status = xen::gntst_okay;
+    for (int i = 0; i < 2 && status == xen::gntst_okay; ++i) {
+        const bool write = i == 1;
+        Side& s = sides[i];
+        s.is_ref = is_ref[i];
+        if (s.is_ref) {
+            s.d = domains::get(ptrs[i]->domid == xen::domid_self ? caller.id : ptrs[i]->domid);
+            if (!s.d || !entries(*s.d)) { status = xen::gntst_bad_domain; break; }
+            s.ref = static_cast<uint32_t>(ptrs[i]->ref_or_gmfn);
+            uint32_t gfn = 0;
+            status = grant::pin(s.d->granter, entries(*s.d), s.ref, caller.id, !write, gfn);
+            if (status != xen::gntst_okay) break;
+            s.pinned = true;
+            auto f = granted_frame(*s.d, gfn, write);
+            if (!f) { status = xen::gntst_bad_page; break; }
+            s.frame = *f;
+        } else {
+            s.d = &caller;
+            auto f = granted_frame(caller, static_cast<uint32_t>(ptrs[i]->ref_or_gmfn), write);
+            if (!f) { status = xen::gntst_bad_page; break; }
+            s.frame = *f;
+        }
+    }
+    if (status == xen::gntst_okay)
+        __builtin_memcpy(phys_to_virt<uint8_t>(sides[1].frame) + op.dest.offset,
+                         phys_to_virt<uint8_t>(sides[0].frame) + op.source.offset, op.len);
+    for (int i = 0; i < 2; ++i)
+        if (sides[i].pinned) (void)grant::unpin(sides[i].d->granter, entries(*sides[i].d), sides[i].ref, i == 0);
+    return status;
+}
+
+} // namespace menhir::grants

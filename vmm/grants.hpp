@@ -1,0 +1,28 @@
+// Grant tables v1, the mechanism around vmm/grant_table's checks: the
+// granter's table frames, mapping granted frames into the mapper's EPT,
+// copies, and frames that outlive their granter while mapped elsewhere.
+#pragma once
+#include "vmm/domain.hpp"
+
+namespace menhir::grants {
+
+// Makes at least `frames` grant-table frames exist for d; false if out of
+// memory or more than grant::max_frames.
+[[nodiscard]] bool ensure_frames(Domain& d, uint32_t frames);
+[[nodiscard]] xen::GrantEntryV1* entries(Domain& d);
+
+// GNTTABOP_map_grant_ref / unmap_grant_ref / copy for one operation each;
+// return a GNTST_* status.
+[[nodiscard]] int16_t map(Domain& mapper, xen::GnttabMapGrantRef& op);
+[[nodiscard]] int16_t unmap(Domain& mapper, xen::GnttabUnmapGrantRef& op);
+[[nodiscard]] int16_t copy(Domain& caller, const xen::GnttabCopy& op);
+
+// A dying granter: frames still mapped by others are kept (not freed with
+// its memory) until their last unmap; is_orphan tells them apart.
+void adopt_pinned_frames(Domain& granter);
+[[nodiscard]] bool is_orphan(HostPhys frame);
+[[nodiscard]] bool any_orphans();
+// A dying mapper: unmaps everything it still has mapped.
+void unmap_all(Domain& mapper);
+
+} // namespace menhir::grants
