@@ -17,7 +17,15 @@ void hlt(Vcpu& v)
     // The vCPU sleeps until it has work (an upcall). With interrupts off and
     // nothing pending that is forever, which is the guest's choice, not a crash.
     guest::skip_instruction();
-    if (!(events::upcall_pending(v) && v.domain->callback_vector)) scheduler::block_current();
+    // HLT usually sits in the shadow of an STI ("sti; hlt"): the shadow ends
+    // with it, or the upcall could not be taken before the next instruction.
+    vmx::write(vmx::Field::guest_interruptibility, vmx::read(vmx::Field::guest_interruptibility) & ~3ull);
+    if (events::upcall_pending(v) && v.domain->callback_vector) {
+        v.kick = true;
+        this_cpu().resched = true;
+        return;
+    }
+    scheduler::block_current();
 }
 
 void ept_violation(Vcpu& v)
