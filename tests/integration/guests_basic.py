@@ -95,7 +95,7 @@ with Machine(cpus=2, memory=MACHINE_MIB, iso=iso) as m:
 
     # Every domU ends (each its own way) and is destroyed.
     m.wait_for_all([r"^menhir: domain %d \(%s\) destroyed, frames free: (\d+)$" % (i, n)
-                    for n, i in ids.items()], timeout=240)
+                    for n, i in ids.items()], timeout=240, anywhere=True)
     m.settle(1)
     d = {name: r"^\(d%d\) " % i for name, i in ids.items()}   # a domain's own lines
 

@@ -8,7 +8,8 @@ drives its serial console.
         m.wait_for(r"'h' pressed")
 
 Each Machine writes build/test-logs/NAME.serial.log (the serial output),
-NAME.run.log (what scripts/run said) and NAME/ (the emulator's own logs).
+NAME.run.log (what scripts/run said) and NAME/ (the emulator's own logs);
+log_dir= chooses another directory than build/test-logs.
 When the `with` block fails, the serial output is printed in full, with the
 run log and the end of the emulator's log, and the exception propagates (the
 test exits non-zero).
@@ -56,14 +57,14 @@ def guest(name):
     return os.path.join(BUILD_DIR, "guests", name + ".elf")
 
 
-def iso_with_modules(name, modules, cmdline=None):
-    """Make build/test-isos/NAME.iso with scripts/mkiso: build/menhir.elf and
-    the given Multiboot2 modules, in order. modules: (FILE, COMMAND_LINE)
+def iso_with_modules(name, modules, cmdline=None, out_dir=None):
+    """Make build/test-isos/NAME.iso (or OUT_DIR/NAME.iso) with scripts/mkiso:
+    build/menhir.elf and the given Multiboot2 modules, in order. modules: (FILE, COMMAND_LINE)
     pairs (COMMAND_LINE is split with shell rules, so cmdline="a b" stays one
     word) or "FILE[:COMMAND_LINE]" strings. cmdline: the hypervisor command
     line (default: mkiso's). Returns the ISO's path; raises TestFailure with
     mkiso's output if it fails."""
-    out = os.path.join(BUILD_DIR, "test-isos", name + ".iso")
+    out = os.path.join(out_dir or os.path.join(BUILD_DIR, "test-isos"), name + ".iso")
     cmd = [os.path.join(ROOT, "scripts", "mkiso"), "--elf", MENHIR_ELF, "--out", out]
     if cmdline is not None:
         cmd += ["--cmdline", cmdline]
@@ -103,12 +104,12 @@ def clean(text):
 
 class Machine:
     def __init__(self, cpus=2, memory=256, emulator="bochs", accel=None, cmdline=None,
-                 cpu_model=None, timeout=240, name=None, iso=None):
+                 cpu_model=None, timeout=240, name=None, iso=None, log_dir=None):
         self.name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
         self.iso = iso or MENHIR_ISO
         if not os.path.isfile(self.iso):
             raise TestFailure("no ISO at %s: build first (cmake --build build)" % self.iso)
-        self.log_dir = os.path.join(BUILD_DIR, "test-logs")
+        self.log_dir = log_dir or os.path.join(BUILD_DIR, "test-logs")
         os.makedirs(self.log_dir, exist_ok=True)
         self.serial_log_path = os.path.join(self.log_dir, self.name + ".serial.log")
         self.run_log_path = os.path.join(self.log_dir, self.name + ".run.log")
@@ -197,29 +198,34 @@ class Machine:
     def _tail(self, n=25):
         return "\n".join(self.output().splitlines()[-n:])
 
-    def wait_for(self, pattern, timeout=60, flags=re.M, partial=False):
+    def wait_for(self, pattern, timeout=60, flags=re.M, partial=False, anywhere=False):
         """Wait until pattern matches the output after the cursor; move the
         cursor past the match and return it. Patterns are multiline regexes
         over cleaned text (lines end with \\n, no \\r) and only see complete
-        lines, unless partial=True (e.g. for a prompt)."""
-        return self.wait_for_all([pattern], timeout, flags, partial)[0]
+        lines, unless partial=True (e.g. for a prompt). anywhere=True searches
+        the whole output instead, for lines whose order against the cursor is
+        not fixed (guests run while the hypervisor still prints); the cursor
+        then only ever moves forward."""
+        return self.wait_for_all([pattern], timeout, flags, partial, anywhere)[0]
 
-    def wait_for_all(self, patterns, timeout=60, flags=re.M, partial=False):
-        """Wait until every pattern matches after the cursor (in any order);
-        move the cursor past the last of the matches; return the matches."""
+    def wait_for_all(self, patterns, timeout=60, flags=re.M, partial=False, anywhere=False):
+        """Wait until every pattern matches after the cursor (in any order),
+        or anywhere in the output with anywhere=True; move the cursor past the
+        last of the matches (never backwards); return the matches."""
         regs = [re.compile(p, flags) for p in patterns]
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = [r.search(self._text, self._cursor, self._end(partial)) for r in regs]
+                start = 0 if anywhere else self._cursor
+                found = [r.search(self._text, start, self._end(partial)) for r in regs]
                 if all(found):
-                    self._cursor = max(m.end() for m in found)
+                    self._cursor = max([self._cursor] + [m.end() for m in found])
                     return found
                 if self._eof or self.proc.poll() is not None:
                     self._cond.wait(0.5)  # let the reader catch up
-                    found = [r.search(self._text, self._cursor, len(self._text)) for r in regs]
+                    found = [r.search(self._text, start, len(self._text)) for r in regs]
                     if all(found):
-                        self._cursor = max(m.end() for m in found)
+                        self._cursor = max([self._cursor] + [m.end() for m in found])
                         return found
                     raise TestFailure(
                         "scripts/run ended (exit status %s) while waiting for %s\n"

@@ -12,4 +12,6 @@ with Machine(emulator="qemu", accel="tcg", cpus=2) as m:
     check(m.alive(), "QEMU ended after 'halting' (a triple fault or reset?); see the run log")
     check(m.count(BANNER) == 1, "the machine rebooted")
     check(m.count(r"VMX on") == 0, "'VMX on' printed on a CPU without VMX")
+    check(m.count(r"^menhir: domain \d+ \(") == 0 and m.count(r"^\(d\d+\) ") == 0,
+          "a domain was built on a CPU without VMX")
     print("no_vtx_qemu: halted, QEMU still running 3 s later")
