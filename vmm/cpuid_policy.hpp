@@ -17,9 +17,20 @@ struct Context {
 // Leaves whose answer depends on the guest's CR4.
 [[nodiscard]] constexpr bool needs_cr4(uint32_t leaf) { return leaf == 1 || leaf == 7; }
 
+
 // True when the leaf is answered without asking the CPU (Xen's leaves and
 // the rest of the hypervisor range).
 [[nodiscard]] constexpr bool synthetic(uint32_t leaf) { return (leaf & 0xffff0000u) == 0x40000000u; }
+
+// Leaves filter() changes; every other host leaf goes to the guest as the
+// CPU answered it, so the exit handler need not call filter() for them.
+[[nodiscard]] constexpr bool filtered(uint32_t leaf)
+{
+    switch (leaf) {
+    case 1: case 5: case 6: case 7: case 0xa: case 0xb: case 0xd: case 0x1f: case 0x80000001: return true;
+    default: return synthetic(leaf);
+    }
+}
 
 // `regs` holds what the CPU answered for (leaf, subleaf) (nothing for
 // synthetic leaves) and is turned into what the guest sees.

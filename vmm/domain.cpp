@@ -216,18 +216,27 @@ Vcpu* create_vcpu(Domain& d, uint32_t id)
 
 namespace domains {
 
-Domain* create(uint16_t id, const DomainConfig& c)
+Domain* create(uint16_t id, const DomainConfig& c, const char** why)
 {
+    const char* unused = nullptr;
+    const char*& reason = why ? *why : unused;
     if (id >= max_domains || table[id]) {
-        warning("cannot create domain %u (%s): id in use", id, c.name);
+        reason = "domain id in use";
         return nullptr;
     }
     if (c.vcpus == 0 || c.vcpus > max_vcpus_per_domain) {
-        warning("cannot create domain %u (%s): %u vCPUs (1-%u allowed)", id, c.name, c.vcpus, max_vcpus_per_domain);
+        reason = "1 to 8 vCPUs are allowed";
+        return nullptr;
+    }
+    if (c.memory_bytes == 0 || c.memory_bytes > memory::stats().free_frames * page_size) {
+        reason = "not enough free memory";
         return nullptr;
     }
     auto* d = new_in_frames<Domain>();
-    if (!d) return nullptr;
+    if (!d) {
+        reason = "out of memory";
+        return nullptr;
+    }
     d->id = id;
     format(d->name, sizeof d->name, "%s", c.name);
     d->state = DomainState::paused;
@@ -256,7 +265,7 @@ Domain* create(uint16_t id, const DomainConfig& c)
     }
     if (!ok) {
         if (root && !d->ept_root.value()) (void)memory::free_frames(*root, 1);
-        warning("cannot create domain %u (%s): out of memory for %lu MiB", id, c.name, c.memory_bytes >> 20);
+        reason = "out of memory";
         release(d);
         return nullptr;
     }
@@ -498,21 +507,19 @@ bool Domain::allow_ports(uint32_t first, uint32_t count, bool allow)
     return false;
 }
 
-void Domain::console_put(char c)
+void Domain::put(Line& l, char c)
 {
     if (c == '\r') return;
-    if (c != '\n') {
-        if (line_len + 1 < sizeof line) {
-            line[line_len++] = c;
-            return;
-        }
+    if (c != '\n' && l.len + 1 < sizeof l.text) {
+        l.text[l.len++] = c;
+        return;
     }
-    line[line_len] = '\0';
-    char out[sizeof line + 16];
-    format(out, sizeof out, "(d%u) %s", id, line);
+    l.text[l.len] = '\0';
+    char out[sizeof l.text + 16];
+    format(out, sizeof out, "(d%u) %s", id, l.text);
     console::write_line(LogLevel::info, out);
-    line_len = 0;
-    if (c != '\n') line[line_len++] = c;
+    l.len = 0;
+    if (c != '\n') l.text[l.len++] = c;
 }
 
 } // namespace menhir

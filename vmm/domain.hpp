@@ -52,8 +52,11 @@ struct Domain {
     Vcpu* vcpus[max_vcpus_per_domain];
     uint64_t tlb_flushed_cpus;    // CPUs that flushed stale EPT/VPID state for this domain
     uint32_t running_vcpus;       // vCPUs loaded on a CPU now
-    char line[160];               // console output not yet ended by a newline
-    size_t line_len;
+    // Output not yet ended by a newline, one line each for console_io and
+    // port 0xE9 (as in Xen), so the two never mix on a line.
+    struct Line { char text[160]; size_t len; };
+    Line console_line;
+    Line debug_line;
     uint32_t io_warnings;         // rate limit for ignored-port messages
     uint64_t hvm_params[xen::hvm_nr_params];
     HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)
@@ -104,13 +107,16 @@ struct Domain {
     // Drops cached EPT translations here and makes every other CPU drop them
     // before it runs this domain again.
     void flush_ept();
-    // Console output of the guest (port 0xE9, console_io): "(dN) " lines.
-    void console_put(char c);
+    // Console output of the guest: "(dN) " lines.
+    void console_put(char c) { put(console_line, c); }   // console_io
+    void debug_put(char c) { put(debug_line, c); }       // port 0xE9
+    void put(Line& line, char c);
 };
 
 namespace domains {
-// Allocates everything a domain needs; nullptr (with a log line) on failure.
-[[nodiscard]] Domain* create(uint16_t id, const DomainConfig& config);
+// Allocates everything a domain needs; nullptr on failure, with `why` (if
+// given) saying what was wrong.
+[[nodiscard]] Domain* create(uint16_t id, const DomainConfig& config, const char** why = nullptr);
 [[nodiscard]] Domain* get(uint32_t id);
 [[nodiscard]] bool populate(Domain& d);   // allocates its RAM [0, memory_bytes) once
 [[nodiscard]] uint16_t next_free_id(uint16_t from);

@@ -86,8 +86,12 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
         info("cannot build domain %u (%s): %s", id, config.name, pvh::to_string(perr));
         return nullptr;
     }
-    Domain* d = domains::create(id, config);
-    if (!d) return nullptr;
+    const char* why = nullptr;
+    Domain* d = domains::create(id, config, &why);
+    if (!d) {
+        info("cannot build domain %u (%s): %s", id, config.name, why);
+        return nullptr;
+    }
     bool ok = elf::load(image, k.image, write_guest, d) && pvh::write(in, layout, write_guest, d);
     if (ok) {
         Vcpu& v = *d->vcpus[0];

@@ -103,3 +103,26 @@ TEST_CASE("OS-enabled bits follow the guest's CR4; optional features follow the 
     CHECK((ask(0xd, 1, {1u << 3, 0, 0, 0}, {0, 0, 0, true, true, false}).eax & (1u << 3)) == 0);
     CHECK((ask(0xd, 0, {1u << 3, 0, 0, 0}, {0, 0, 0, true, true, false}).eax & (1u << 3)) != 0);
 }
+
+TEST_CASE("filtered() names every leaf filter() changes", "[cpuid]")
+{
+    // For every leaf filtered() calls pass-through, filter() must be the identity.
+    for (uint32_t leaf = 0; leaf < 0x40; ++leaf) {
+        if (filtered(leaf)) continue;
+        const Regs host{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
+        const Regs r = ask(leaf, 0, host, {5, 5, ~0ull, false, false, false});
+        CHECK(r.eax == host.eax);
+        CHECK(r.ebx == host.ebx);
+        CHECK(r.ecx == host.ecx);
+        CHECK(r.edx == host.edx);
+    }
+    for (uint32_t leaf = 0x80000000; leaf < 0x80000010; ++leaf) {
+        if (filtered(leaf)) continue;
+        const Regs host{1, 2, 3, 0xffffffff};
+        const Regs r = ask(leaf, 0, host, {5, 5, ~0ull, false, false, false});
+        CHECK(r.edx == host.edx);
+    }
+    CHECK(filtered(1));
+    CHECK(filtered(0x40000000));
+    CHECK_FALSE(filtered(0));
+}

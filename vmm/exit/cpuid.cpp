@@ -20,12 +20,14 @@ void cpuid(Vcpu& v)
         const auto h = cpu::cpuid(leaf, subleaf);
         out = {h.eax, h.ebx, h.ecx, h.edx};
     }
-    const uint32_t proc2 = vmx::secondary_controls();
-    const cpuid_policy::Context ctx{v.id, v.domain->id,
-                                    cpuid_policy::needs_cr4(leaf) ? vmx::read(vmx::Field::cr4_read_shadow) : 0,
-                                    (proc2 & vmx::proc2_rdtscp) != 0, (proc2 & vmx::proc2_invpcid) != 0,
-                                    (proc2 & vmx::proc2_xsaves) != 0};
-    cpuid_policy::filter(leaf, subleaf, out, ctx);
+    if (cpuid_policy::filtered(leaf)) {
+        const uint32_t proc2 = vmx::secondary_controls();
+        const cpuid_policy::Context ctx{v.id, v.domain->id,
+                                        cpuid_policy::needs_cr4(leaf) ? vmx::read(vmx::Field::cr4_read_shadow) : 0,
+                                        (proc2 & vmx::proc2_rdtscp) != 0, (proc2 & vmx::proc2_invpcid) != 0,
+                                        (proc2 & vmx::proc2_xsaves) != 0};
+        cpuid_policy::filter(leaf, subleaf, out, ctx);
+    }
     r.rax = out.eax;
     r.rbx = out.ebx;
     r.rcx = out.ecx;

@@ -68,7 +68,7 @@ void io(Vcpu& v)
         if (!q.in && q.port == debug_port && q.size == 1) {
             for (uint64_t i = 0; i < count && i < 4096; ++i) {
                 char c = 0;
-                if (guest::copy_from(v, backwards ? index - i : index + i, &c, 1)) d.console_put(c);
+                if (guest::copy_from(v, backwards ? index - i : index + i, &c, 1)) d.debug_put(c);
             }
         } else if (q.port != debug_port) {
             warn_ignored(d, q);
@@ -86,7 +86,7 @@ void io(Vcpu& v)
         if (q.in)
             r.rax = q.size == 4 ? debug_port : (r.rax & ~((1ull << (8 * q.size)) - 1)) | debug_port;   // Bochs's and QEMU's E9 answer 0xE9
         else
-            d.console_put(static_cast<char>(r.rax));
+            d.debug_put(static_cast<char>(r.rax));
     } else if (q.in) {
         const uint64_t ones = q.size == 4 ? 0xffffffffull : (1ull << (8 * q.size)) - 1;
         r.rax = q.size == 4 ? ones : ((r.rax & ~ones) | ones);   // 32-bit results zero-extend
