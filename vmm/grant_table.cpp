@@ -44,10 +44,12 @@ int16_t detail::pin_hooked(Granter& g, GrantEntryV1* entries, uint32_t ref, uint
     uint32_t word = __atomic_load_n(header(e), __ATOMIC_ACQUIRE);
     for (uint32_t attempt = 0;; ++attempt) {
         const uint16_t flags = flags_of(word);
+        // Xen answers both with GNTST_general_error ("bad flags or dom",
+        // "attempt to write-pin a r/o grant entry").
         if ((flags & xen::gtf_type_mask) != xen::gtf_permit_access || domid_of(word) != mapper)
-            return xen::gntst_permission_denied;
+            return xen::gntst_general_error;
         if (!readonly && (flags & xen::gtf_readonly))
-            return xen::gntst_permission_denied;
+            return xen::gntst_general_error;
         if (attempt == max_cas_retries)
             return xen::gntst_general_error;
         if (hook)

@@ -49,7 +49,7 @@ struct Granter {
 //  - ref already pinned by another domain -> GNTST_general_error (Menhir
 //    lets one domain at a time have a ref pinned);
 //  - entry not GTF_permit_access, or granted to another domain, or a
-//    writable pin of a GTF_readonly entry -> GNTST_permission_denied;
+//    writable pin of a GTF_readonly entry -> GNTST_general_error (as Xen);
 //  - the granter keeps rewriting the entry (max_cas_retries) -> GNTST_general_error;
 //  - the entry's frame changed since the ref was first pinned -> GNTST_general_error.
 // On success the entry has GTF_reading (and GTF_writing for a writable pin)

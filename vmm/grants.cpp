@@ -51,12 +51,15 @@ xen::GrantEntryV1* entries(Domain& d)
 
 int16_t map(Domain& mapper, xen::GnttabMapGrantRef& op)
 {
-    if (!(op.flags & xen::gntmap_host_map) || (op.flags & (xen::gntmap_contains_pte | xen::gntmap_application_map)))
-        return xen::gntst_general_error;   // PVH mappers give a guest-physical address
+    // Xen's answers: neither kind of mapping asked for is a bad ref; a device
+    // mapping (or a PTE-based one) makes no sense for a PVH mapper.
+    if (!(op.flags & (xen::gntmap_host_map | xen::gntmap_device_map))) return xen::gntst_bad_gntref;
+    if (op.flags & (xen::gntmap_device_map | xen::gntmap_contains_pte | xen::gntmap_application_map))
+        return xen::gntst_general_error;
     if (op.host_addr & (page_size - 1)) return xen::gntst_bad_virt_addr;
     const bool readonly = op.flags & xen::gntmap_readonly;
     SpinGuard g{grant_lock};
-    Domain* granter = domains::get(op.dom == xen::domid_self ? mapper.id : op.dom);
+    Domain* granter = domains::get(op.dom);   // a real id: DOMID_SELF names no granter here
     if (!granter || granter->state == DomainState::dying || !entries(*granter)) return xen::gntst_bad_domain;
     if (mapper.maptrack.mapped_at(op.host_addr)) return xen::gntst_bad_virt_addr;
     uint32_t gfn = 0;

@@ -84,21 +84,21 @@ TEST_CASE("grant: pin error codes", "[grant]")
     }
     SECTION("wrong type or domain")
     {
-        CHECK(f.pin(7, dom0, true) == xen::gntst_permission_denied);
-        CHECK(f.pin(8, dom0, true) == xen::gntst_permission_denied);
-        CHECK(f.pin(9, dom0, true) == xen::gntst_permission_denied);
-        CHECK(f.pin(10, dom0, true) == xen::gntst_permission_denied);
-        CHECK(f.pin(5, other, true) == xen::gntst_permission_denied);
+        CHECK(f.pin(7, dom0, true) == xen::gntst_general_error);
+        CHECK(f.pin(8, dom0, true) == xen::gntst_general_error);
+        CHECK(f.pin(9, dom0, true) == xen::gntst_general_error);
+        CHECK(f.pin(10, dom0, true) == xen::gntst_general_error);
+        CHECK(f.pin(5, other, true) == xen::gntst_general_error);
     }
     SECTION("writable pin of a read-only grant")
     {
-        CHECK(f.pin(6, dom0, false) == xen::gntst_permission_denied);
+        CHECK(f.pin(6, dom0, false) == xen::gntst_general_error);
         CHECK(f.status(6) == 0);
         uint32_t frame = 0;
         CHECK(f.pin(6, dom0, true, frame) == xen::gntst_okay);
         CHECK(frame == 0x1235);
         CHECK(f.status(6) == reading);
-        CHECK(f.pin(6, dom0, false) == xen::gntst_permission_denied);
+        CHECK(f.pin(6, dom0, false) == xen::gntst_general_error);
         CHECK(f.status(6) == reading);
     }
     SECTION("pinned by another domain")
@@ -195,7 +195,7 @@ TEST_CASE("grant: pin and unpin keep the status bits", "[grant]")
         CHECK_FALSE(guest_end_access(f.entries[3]));
         CHECK(f.unpin(3, true));
         CHECK(guest_end_access(f.entries[3]));
-        CHECK(f.pin(3, dom0, true) == xen::gntst_permission_denied);
+        CHECK(f.pin(3, dom0, true) == xen::gntst_general_error);
     }
     SECTION("a released ref can go to another domain")
     {
@@ -273,7 +273,7 @@ TEST_CASE("grant: the granter changes the entry during pin", "[grant]")
     {
         Race r{0, 1, {xen::gtf_invalid, dom0, 0x900}};
         CHECK(detail::pin_hooked(*f.g, f.entries, 9, dom0, true, frame, race_hook, &r) ==
-              xen::gntst_permission_denied);
+              xen::gntst_general_error);
         CHECK(r.calls == 1);
         CHECK(f.entries[9].flags == 0);
         CHECK(f.g->active[9].readers == 0);
@@ -282,14 +282,14 @@ TEST_CASE("grant: the granter changes the entry during pin", "[grant]")
     {
         Race r{0, 1, {xen::gtf_permit_access | xen::gtf_readonly, dom0, 0x900}};
         CHECK(detail::pin_hooked(*f.g, f.entries, 9, dom0, false, frame, race_hook, &r) ==
-              xen::gntst_permission_denied);
+              xen::gntst_general_error);
         CHECK(f.status(9) == 0);
     }
     SECTION("given to another domain")
     {
         Race r{0, 1, {xen::gtf_permit_access, other, 0x900}};
         CHECK(detail::pin_hooked(*f.g, f.entries, 9, dom0, true, frame, race_hook, &r) ==
-              xen::gntst_permission_denied);
+              xen::gntst_general_error);
         CHECK(f.status(9) == 0);
     }
     SECTION("a harmless change is retried and the new frame is taken")
@@ -314,7 +314,7 @@ TEST_CASE("grant: the granter changes the entry during pin", "[grant]")
     {
         Race r{0, 1, {}};
         CHECK(detail::pin_hooked(*f.g, f.entries, 10, dom0, true, frame, race_hook, &r) ==
-              xen::gntst_permission_denied);
+              xen::gntst_general_error);
         CHECK(detail::pin_hooked(*f.g, f.entries, 4096, dom0, true, frame, race_hook, &r) ==
               xen::gntst_bad_gntref);
         CHECK(r.calls == 0);

@@ -44,12 +44,17 @@ void set_arg(const Args& args, int i, uint64_t value)
 Domain* target_domain(Vcpu& v, uint16_t domid, int64_t& err)
 {
     if (domid == xen::domid_self || domid == v.domain->id) return v.domain;
+    // As in Xen: a domain that does not exist is -ESRCH for anyone; only then
+    // does privilege matter.
+    Domain* d = domains::get(domid);
+    if (!d) {
+        err = xen::err::esrch;
+        return nullptr;
+    }
     if (!v.domain->privileged) {
         err = xen::err::eperm;
         return nullptr;
     }
-    Domain* d = domains::get(domid);
-    if (!d) err = xen::err::esrch;
     return d;
 }
 
