@@ -56,6 +56,7 @@ set(MENHIR_KERNEL_SOURCES
   kernel/debug_keys.cpp
   kernel/panic.cpp
   kernel/mm/memory.cpp
+  kernel/mm/frame_refs.cpp
   kernel/lib/string.cpp
   kernel/lib/cxxabi.cpp
 )

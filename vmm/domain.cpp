@@ -8,7 +8,9 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/events.hpp"
+#include "kernel/mm/frame_refs.hpp"
 #include "vmm/grants.hpp"
+#include "vmm/pirq.hpp"
 #include "vmm/vcpu_timer.hpp"
 #include <cstdarg>
 #include <new>
@@ -111,14 +113,14 @@ void release_memory(Domain& d)
     if (d.ept_root.value() == 0) return;
     ept::destroy(ept_memory, d.ept_root, paging::levels - 1,
                  [](HostPhys frame, uint64_t bytes, const ept::Flags& f) {
-                     if (!f.owned) return;
-                     if (!grants::any_orphans()) {
-                         (void)memory::free_frames(frame, bytes / page_size);
-                         return;
+                     // Its own RAM is released (frames others still map stay
+                     // until they unmap); what it mapped of others is put.
+                     for (uint64_t off = 0; off < bytes; off += page_size) {
+                         if (f.owned)
+                             frame_refs::release(frame + off);
+                         else
+                             frame_refs::put(frame + off);
                      }
-                     // Frames another domain still maps stay until its last unmap.
-                     for (uint64_t off = 0; off < bytes; off += page_size)
-                         if (!grants::is_orphan(frame + off)) (void)memory::free_frames(frame + off, 1);
                  },
                  [](HostPhys t) { (void)memory::free_frames(t, 1); });
     d.ept_root = HostPhys{0};
@@ -145,8 +147,6 @@ void delete_in_frames(T* p)
     (void)memory::free_frames(virt_to_phys(p), frames_for<T>());
 }
 
-constexpr size_t foreign_frames = Domain::max_foreign * sizeof(Domain::ForeignMap) / page_size;
-
 void vcpu_timer_stop_all(Domain& d)
 {
     for (uint32_t i = 0; i < d.vcpu_count; ++i) {
@@ -168,9 +168,9 @@ void release(Domain* d)
 {
     for (uint32_t i = 0; i < d->vcpu_count; ++i) release_vcpu(d->vcpus[i]);
     release_memory(*d);
-    if (d->shared_info.value()) (void)memory::free_frames(d->shared_info, 1);
-    if (d->grant_frames.value()) (void)memory::free_frames(d->grant_frames, grant::max_frames);
-    if (d->foreign) (void)memory::free_frames(virt_to_phys(d->foreign), foreign_frames);
+    if (d->shared_info.value()) frame_refs::release(d->shared_info);
+    if (d->grant_frames.value())
+        for (uint32_t i = 0; i < grant::max_frames; ++i) frame_refs::release(d->grant_frames + i * page_size);
     delete_in_frames(d);
 }
 
@@ -301,6 +301,7 @@ void shutdown(Domain& d, xen::ShutdownReason reason)
     info("domain %u (%s) shut down: %s", d.id, d.name, to_string(reason));
     scheduler::stop_domain(d);
     events::domain_exception();
+    reap(d);   // nothing left to wait for if none of its vCPUs is loaded
 }
 
 void crash(Domain& d, const char* fmt, ...)
@@ -316,6 +317,7 @@ void crash(Domain& d, const char* fmt, ...)
     info("domain %u (%s) crashed: %s", d.id, d.name, reason);
     scheduler::stop_domain(d);
     events::domain_exception();
+    reap(d);
 }
 
 void destroy(Domain& d)
@@ -331,7 +333,6 @@ void reap(Domain& d)
     // Boot-time domains have no toolstack to destroy them: a domain that
     // stopped is destroyed as soon as none of its vCPUs is loaded.
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
-    if (d.mapped_by_others) return;   // dom0 still maps some of its frames: the last unmap reaps it
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
     {
         // No port of another domain may keep pointing here.
@@ -340,7 +341,9 @@ void reap(Domain& d)
     }
     vcpu_timer_stop_all(d);
     grants::unmap_all(d);
-    grants::adopt_pinned_frames(d);
+    pirq::release_all(d);
+    for (uint32_t i = 0; i < d.vcpu_count; ++i)
+        if (d.vcpus[i]->info_page.value()) frame_refs::put(d.vcpus[i]->info_page);
     for (uint32_t i = 0; i < d.vcpu_count; ++i) scheduler::remove(*d.vcpus[i]);
     table[d.id] = nullptr;
     const uint16_t id = d.id;
@@ -423,13 +426,19 @@ uint64_t* ept_leaf_4k(Domain& d, uint64_t gpa)
     return &ept_memory.table(table)[paging::table_index(gpa, 0)];
 }
 
-// A page of the domain's own RAM leaving its physical map is freed, as in
-// Xen when something else is put at that frame.
+// A page of the domain's own RAM leaving its physical map is released, as in
+// Xen when something else is put at that frame; a page of someone else's
+// (or one of its special pages) loses the reference its mapping held.
 void drop_leaf(uint64_t& leaf)
 {
     using F = ept::Format;
-    if (F::is_present(leaf) && F::leaf_flags(leaf).owned)
-        (void)memory::free_frames(HostPhys{F::leaf_address(leaf, 0)}, 1);
+    if (F::is_present(leaf)) {
+        const HostPhys frame{F::leaf_address(leaf, 0)};
+        if (F::leaf_flags(leaf).owned)
+            frame_refs::release(frame);
+        else
+            frame_refs::put(frame);
+    }
     leaf = 0;
 }
 
@@ -441,20 +450,22 @@ bool Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
     if (gpa >= memory_bytes && gpa >= (1ull << 32)) return false;   // inside its RAM, or anywhere below 4 GiB
     uint64_t* leaf = ept_leaf_4k(*this, gpa);
     if (!leaf) return false;
+    frame_refs::get(frame);   // taken before the old leaf is dropped: it may be the same frame
     drop_leaf(*leaf);
     *leaf = ept::Format::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
     flush_ept();
     return true;
 }
 
-void Domain::unmap_page(uint64_t gfn)
+bool Domain::unmap_page(uint64_t gfn)
 {
     const uint64_t gpa = gfn * page_size;
-    if (!ept().translate(GuestPhys{gpa})) return;
+    if (!ept().translate(GuestPhys{gpa})) return false;
     if (uint64_t* leaf = ept_leaf_4k(*this, gpa)) {
         drop_leaf(*leaf);
         flush_ept();
     }
+    return true;
 }
 
 void Domain::flush_ept()
@@ -465,35 +476,25 @@ void Domain::flush_ept()
     scheduler::flush_ept_elsewhere(*this);
 }
 
-bool Domain::track_foreign(uint64_t gfn, uint16_t domid)
-{
-    if (!foreign) {
-        auto f = memory::alloc_frames(foreign_frames);
-        if (!f) return false;
-        foreign = phys_to_virt<ForeignMap>(*f);
-    }
-    if (gfn >> 32 || foreign_count == max_foreign) return false;
-    for (uint32_t i = 0; i < foreign_count; ++i)
-        if (foreign[i].gfn == gfn) return false;   // unmap the old one first
-    foreign[foreign_count++] = ForeignMap{static_cast<uint32_t>(gfn), domid};
-    return true;
-}
-
-uint16_t Domain::untrack_foreign(uint64_t gfn)
-{
-    for (uint32_t i = 0; i < foreign_count; ++i) {
-        if (foreign[i].gfn == gfn) {
-            const uint16_t domid = foreign[i].domid;
-            foreign[i] = foreign[--foreign_count];
-            return domid;
-        }
-    }
-    return no_foreign;
-}
+namespace {
+// Ports of devices the hypervisor drives itself: never handed to a guest.
+struct Reserved { uint16_t first, last; };
+constexpr Reserved hypervisor_ports[] = {
+    {0x20, 0x21}, {0xa0, 0xa1},        // 8259 PICs
+    {0x40, 0x43}, {0x61, 0x61},        // PIT, its gate
+    {0x60, 0x64},                      // keyboard controller (reset)
+    {0x70, 0x71},                      // CMOS RTC
+    {0x3f8, 0x3ff},                    // COM1, the console
+    {0xcf8, 0xcff},                    // PCI configuration, reset control
+};
+} // namespace
 
 bool Domain::allow_ports(uint32_t first, uint32_t count, bool allow)
 {
     if (count == 0 || count > 0xffff || first > 0xffff || count > 0x10000 - first) return false;
+    const uint32_t last = first + count - 1;
+    for (const auto& r : hypervisor_ports)
+        if (first <= r.last && r.first <= last) return false;
     for (auto& r : ports) {
         if (!allow && r.first == first && r.count == count) {
             r = PortRange{};

@@ -82,16 +82,6 @@ struct Domain {
     }
     [[nodiscard]] bool allow_ports(uint32_t first, uint32_t count, bool allow);
 
-    // Frames of other domains dom0 has mapped (XENMAPSPACE_gmfn_foreign): the
-    // other domain's memory stays until they are unmapped.
-    struct ForeignMap { uint32_t gfn; uint16_t domid; };
-    static constexpr uint32_t max_foreign = 8192;
-    ForeignMap* foreign;          // frame-backed, allocated on first use
-    uint32_t foreign_count;
-    uint32_t mapped_by_others;    // how many of its frames are mapped foreign elsewhere
-    static constexpr uint16_t no_foreign = 0xffff;
-    [[nodiscard]] bool track_foreign(uint64_t gfn, uint16_t domid);
-    uint16_t untrack_foreign(uint64_t gfn);   // the domain whose frame was there, or no_foreign
     [[nodiscard]] Ept ept() const { return Ept{ept_memory, ept_root}; }
     // Copies into guest-physical memory; false if [gpa, gpa+len) is not all RAM.
     [[nodiscard]] bool write_phys(uint64_t gpa, const void* src, size_t len);
@@ -99,11 +89,12 @@ struct Domain {
     // Host address of guest-physical `gpa` and how many bytes follow it in
     // the same page; empty if not mapped with the access asked for.
     [[nodiscard]] Optional<HostPhys> translate(uint64_t gpa, bool write, uint64_t& contiguous);
-    // Maps `frame` (not the domain's own RAM) at guest frame `gfn`, in place
-    // of the RAM page there, which is freed.
+    // Maps `frame` (not the domain's own RAM: it takes a reference on it) at
+    // guest frame `gfn`, in place of whatever was there (released).
     [[nodiscard]] bool map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);
-    // Removes whatever is mapped at guest frame `gfn` (a hole afterwards).
-    void unmap_page(uint64_t gfn);
+    // Removes whatever is mapped at guest frame `gfn` (a hole afterwards);
+    // false if nothing was.
+    bool unmap_page(uint64_t gfn);
     // Drops cached EPT translations here and makes every other CPU drop them
     // before it runs this domain again.
     void flush_ept();

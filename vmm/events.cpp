@@ -27,21 +27,14 @@ void notify(Domain& d, uint32_t port)
     if (port >= evtchn::max_ports) return;
     const uint32_t vcpu = d.events.ports[port].vcpu;
     if (vcpu >= d.vcpu_count) return;
-    if (evtchn::set_pending(*d.shared(), port, vcpu)) upcall(*d.vcpus[vcpu], port);
+    Vcpu& v = *d.vcpus[vcpu];
+    if (evtchn::set_pending(*d.shared(), *v.info, port)) upcall(v, port);
     // SCHEDOP_poll waits for ports even while they are masked.
     for (uint32_t i = 0; i < d.vcpu_count; ++i)
         if (d.vcpus[i]->polling) scheduler::kick(*d.vcpus[i]);
 }
 
-void upcall(Vcpu& v, uint32_t port)
-{
-    // vcpu_info may have moved out of shared_info (VCPUOP_register_vcpu_info).
-    if (v.info != &v.domain->shared()->vcpu_info[v.id]) {
-        __atomic_or_fetch(&v.info->evtchn_pending_sel, 1ull << (port / 64), __ATOMIC_SEQ_CST);
-        __atomic_store_n(&v.info->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
-    }
-    scheduler::kick(v);
-}
+void upcall(Vcpu& v, uint32_t) { scheduler::kick(v); }
 
 void raise_virq(Domain& d, uint32_t virq, uint32_t vcpu)
 {

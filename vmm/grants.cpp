@@ -7,19 +7,6 @@ namespace {
 
 Spinlock grant_lock;
 
-// Frames of dead granters that some mapper still maps: freed at the last unmap.
-struct Orphan { HostPhys frame; uint32_t pins; };
-constexpr uint32_t max_orphans = 256;
-Orphan orphans[max_orphans];
-uint32_t orphan_count = 0;
-
-Orphan* find_orphan(HostPhys frame)
-{
-    for (auto& o : orphans)
-        if (o.pins && o.frame == frame) return &o;
-    return nullptr;
-}
-
 // The host frame behind a granter's guest frame, if it is its own RAM.
 Optional<HostPhys> granted_frame(Domain& granter, uint32_t gfn, bool write)
 {
@@ -83,16 +70,10 @@ int16_t map(Domain& mapper, xen::GnttabMapGrantRef& op)
 
 namespace {
 
-// Drops the pin a mapping holds: on its granter, or on the orphaned frame.
+// Drops the pin a mapping holds on its granter's entry, if the granter is
+// still there (the frame itself is kept by the mapping's frame reference).
 void release_pin(const grant::Mapping& m)
 {
-    if (Orphan* o = find_orphan(HostPhys{m.host_frame})) {
-        if (--o->pins == 0) {
-            (void)memory::free_frames(o->frame, 1);
-            --orphan_count;
-        }
-        return;
-    }
     if (Domain* granter = domains::get(m.granter); granter && entries(*granter))
         (void)grant::unpin(granter->granter, entries(*granter), m.ref, m.readonly);
 }
@@ -105,7 +86,7 @@ int16_t unmap(Domain& mapper, xen::GnttabUnmapGrantRef& op)
     grant::Mapping m{};
     const int16_t st = mapper.maptrack.remove(op.handle, op.host_addr, m);
     if (st != xen::gntst_okay) return st;
-    mapper.unmap_page(m.gpa / page_size);
+    (void)mapper.unmap_page(m.gpa / page_size);
     release_pin(m);
     return xen::gntst_okay;
 }
@@ -117,36 +98,10 @@ void unmap_all(Domain& mapper)
         const grant::Mapping* found = mapper.maptrack.find(h);
         if (!found) continue;
         grant::Mapping m{};
+        // The EPT entries go with the mapper's EPT (each puts its frame reference).
         if (mapper.maptrack.remove(h, found->gpa, m) == xen::gntst_okay) release_pin(m);
     }
 }
-
-void adopt_pinned_frames(Domain& granter)
-{
-    SpinGuard g{grant_lock};
-    for (uint32_t ref = 0; ref < granter.granter.nr_entries(); ++ref) {
-        const grant::Active& a = granter.granter.active[ref];
-        const uint32_t pins = a.readers + a.writers;
-        if (!pins) continue;
-        auto frame = granted_frame(granter, a.frame, false);
-        if (!frame) continue;
-        for (auto& o : orphans) {
-            if (!o.pins) {
-                o = Orphan{*frame, pins};
-                ++orphan_count;
-                break;
-            }
-        }
-    }
-}
-
-bool is_orphan(HostPhys frame)
-{
-    SpinGuard g{grant_lock};
-    return orphan_count && find_orphan(frame) != nullptr;
-}
-
-bool any_orphans() { return orphan_count != 0; }
 
 int16_t copy(Domain& caller, const xen::GnttabCopy& op)
 {

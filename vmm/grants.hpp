@@ -1,6 +1,6 @@
 // Grant tables v1, the mechanism around vmm/grant_table's checks: the
 // granter's table frames, mapping granted frames into the mapper's EPT,
-// copies, and frames that outlive their granter while mapped elsewhere.
+// and copies. A granted frame stays alive while mapped (kernel/mm/frame_refs).
 #pragma once
 #include "vmm/domain.hpp"
 
@@ -17,11 +17,6 @@ namespace menhir::grants {
 [[nodiscard]] int16_t unmap(Domain& mapper, xen::GnttabUnmapGrantRef& op);
 [[nodiscard]] int16_t copy(Domain& caller, const xen::GnttabCopy& op);
 
-// A dying granter: frames still mapped by others are kept (not freed with
-// its memory) until their last unmap; is_orphan tells them apart.
-void adopt_pinned_frames(Domain& granter);
-[[nodiscard]] bool is_orphan(HostPhys frame);
-[[nodiscard]] bool any_orphans();
 // A dying mapper: unmaps everything it still has mapped.
 void unmap_all(Domain& mapper);
 

@@ -34,13 +34,20 @@ int64_t permit(Domain& d, uint32_t irq, bool allow)
         return 0;
     }
     if (owner[irq] && owner[irq] != d.id + 1u) return xen::err::ebusy;
-    d.irq_mask = static_cast<uint16_t>(d.irq_mask | (1u << irq));
-    owner[irq] = static_cast<uint16_t>(d.id + 1u);
     const auto vec = static_cast<uint8_t>(vector::ioapic_base + irq);
     idt::set_handler(vec, interrupt);
     if (!ioapic::route_isa_irq(static_cast<uint8_t>(irq), vec, percpu::get(0)->apic_id)) return xen::err::enodev;
+    d.irq_mask = static_cast<uint16_t>(d.irq_mask | (1u << irq));
+    owner[irq] = static_cast<uint16_t>(d.id + 1u);
     info("IRQ %u delegated to domain %u (%s)", irq, d.id, d.name);
     return 0;
+}
+
+void release_all(Domain& d)
+{
+    for (uint32_t irq = 0; irq < isa_irqs; ++irq)
+        if (owner[irq] == d.id + 1u) owner[irq] = 0;   // the line stays routed; its interrupts are ignored
+    d.irq_mask = 0;
 }
 
 } // namespace menhir::pirq

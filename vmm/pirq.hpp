@@ -7,4 +7,6 @@
 namespace menhir::pirq {
 // domctl irq_permission: give (or take back) ISA IRQ `irq` to d. Xen errno.
 [[nodiscard]] int64_t permit(Domain& d, uint32_t irq, bool allow);
+// A dying domain gives back every IRQ it had.
+void release_all(Domain& d);
 } // namespace menhir::pirq

@@ -45,6 +45,7 @@ struct Vcpu {
     sched::Unit unit;
     uint64_t exits;               // VM exits taken, for the `d` debug key
     xen::VcpuInfo* info;          // its vcpu_info: in shared_info, or where VCPUOP_register_vcpu_info put it
+    HostPhys info_page;           // the frame of a registered vcpu_info (a reference is held on it)
     volatile bool kick;           // an upcall may be due: look before the next VM entry
     volatile bool polling;        // blocked in SCHEDOP_poll
     uint64_t timer_deadline_ns;   // singleshot timer (scheduler::now_ns() time), 0 = none

@@ -5,6 +5,7 @@
 #include "kernel/debug_keys.hpp"
 #include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/frame_allocator.hpp"
+#include "kernel/mm/frame_refs.hpp"
 #include "kernel/mm/heap.hpp"
 #include "kernel/panic.hpp"
 
@@ -171,6 +172,7 @@ void init(const mb2::BootInfo& boot, HostPhys boot_info, size_t boot_info_size)
 
     build_kernel_tables(direct_top);
     heap.init(heap_grow, heap_release, nullptr);
+    frame_refs::init(max_available / page_size);
     const auto s = stats();
     info("memory: %lu MiB usable, %lu frames free, direct map up to 0x%lx", s.total_frames >> 8,
          s.free_frames, direct_top);

@@ -1,5 +1,6 @@
 #include "kernel/time/rtc.hpp"
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/pit.hpp"
 #include "kernel/console.hpp"
 
 namespace menhir::rtc {
@@ -45,7 +46,9 @@ void read_at_boot()
     const uint8_t month = from_bcd(read_reg(0x08), binary);
     const uint8_t year = from_bcd(read_reg(0x09), binary);
     const uint64_t days = days_from_civil(2000 + year, month ? month : 1, day ? day : 1);
-    seconds_at_boot = days * 86400 + hour * 3600u + min * 60u + sec;
+    // System time counts from TSC 0; the wallclock is the date at that time.
+    const uint64_t since_tsc0 = tsc::khz() ? cpu::rdtsc() / tsc::khz() / 1000 : 0;
+    seconds_at_boot = days * 86400 + hour * 3600u + min * 60u + sec - since_tsc0;
     info("RTC: 20%02u-%02u-%02u %02u:%02u:%02u", year, month, day, hour, min, sec);
 }
 

@@ -4,5 +4,5 @@
 
 namespace menhir::rtc {
 void read_at_boot();                       // remembers the date and time (and the TSC then)
-[[nodiscard]] uint64_t boot_seconds();     // Unix time of system time 0
+[[nodiscard]] uint64_t boot_seconds();     // Unix time of system time 0 (TSC 0); needs the TSC calibrated first
 } // namespace menhir::rtc

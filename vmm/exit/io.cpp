@@ -52,6 +52,39 @@ void passthrough(const IoQual& q, GuestRegs& r)
     }
 }
 
+// REP INSW/OUTSW and friends on a delegated port (ATA PIO moves sectors this
+// way): a bounded number of items per exit; a REP with more left is re-executed.
+void string_passthrough(Vcpu& v, const IoQual& q)
+{
+    GuestRegs& r = v.ctx.regs;
+    constexpr uint64_t items_max = 256;
+    const uint64_t count = q.rep ? (r.rcx & 0xffffffff) : 1;
+    const uint64_t n = count < items_max ? count : items_max;
+    const bool backwards = vmx::read(vmx::Field::guest_rflags) & (1u << 10);
+    uint64_t& index = q.in ? r.rdi : r.rsi;
+    for (uint64_t i = 0; i < n; ++i) {
+        uint32_t value = 0;
+        if (q.in) {
+            value = q.size == 1 ? cpu::inb(q.port) : q.size == 2 ? cpu::inw(q.port) : cpu::inl(q.port);
+            if (!guest::copy_to(v, index, &value, q.size)) {
+                guest::inject_gp();
+                return;
+            }
+        } else {
+            if (!guest::copy_from(v, index, &value, q.size)) {
+                guest::inject_gp();
+                return;
+            }
+            if (q.size == 1) cpu::outb(q.port, static_cast<uint8_t>(value));
+            else if (q.size == 2) cpu::outw(q.port, static_cast<uint16_t>(value));
+            else cpu::outl(q.port, value);
+        }
+        index = backwards ? index - q.size : index + q.size;
+    }
+    if (q.rep) r.rcx = (r.rcx & ~0xffffffffull) | (count - n);
+    if (count - n == 0) guest::skip_instruction();
+}
+
 } // namespace
 
 void io(Vcpu& v)
@@ -59,6 +92,10 @@ void io(Vcpu& v)
     const IoQual q = decode(vmx::read(vmx::Field::exit_qualification));
     Domain& d = *v.domain;
     GuestRegs& r = v.ctx.regs;
+    if (q.string && d.port_allowed(q.port) && d.port_allowed(q.port + q.size - 1u)) {
+        string_passthrough(v, q);
+        return;
+    }
     if (q.string) {
         // INS/OUTS: move RSI/RDI and RCX on as if the transfer happened (reads
         // do not touch memory); OUTSB to the debug port is printed.

@@ -122,7 +122,8 @@ int64_t unmask(Vcpu& v, uint64_t ptr)
     SpinGuard g{events::lock()};
     Domain& d = *v.domain;
     const uint32_t vcpu = d.events.ports[p.port].vcpu;
-    if (vcpu < d.vcpu_count && evtchn::unmask(*d.shared(), p.port, vcpu)) events::upcall(*d.vcpus[vcpu], p.port);
+    if (vcpu < d.vcpu_count && evtchn::unmask(*d.shared(), *d.vcpus[vcpu]->info, p.port))
+        events::upcall(*d.vcpus[vcpu], p.port);
     return 0;
 }
 

@@ -82,7 +82,15 @@ int64_t grant_table_op(Vcpu& v, Args& args)
         return each<xen::GnttabCopy>(v, args, [&d](xen::GnttabCopy& op) { op.status = grants::copy(d, op); });
     case xen::gnttabop_setup_table: return setup_table(v, args);
     case xen::gnttabop_query_size: return query_size(v, args);
-    case xen::gnttabop_get_version: return 1;   // only v1
+    case xen::gnttabop_get_version: {
+        // struct gnttab_get_version { domid_t dom; uint16_t pad; uint32_t version; }: only v1.
+        struct { uint16_t dom; uint16_t pad; uint32_t version; } gv{};
+        if (!guest::copy_from(v, args[1], &gv, sizeof gv)) return xen::err::efault;
+        int64_t err = 0;
+        if (!target_domain(v, gv.dom, err)) return err;
+        gv.version = 1;
+        return guest::copy_to(v, args[1], &gv, sizeof gv) ? 0 : xen::err::efault;
+    }
     default: return xen::err::enosys;
     }
 }

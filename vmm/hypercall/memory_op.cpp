@@ -91,17 +91,12 @@ int64_t add_to_physmap_batch(Vcpu& v, Args& args)
             return xen::err::efault;
         int32_t err = 0;
         uint64_t contiguous = 0;
+        // Only the other domain's own RAM: each mapping holds a reference,
+        // so the frame outlives that domain if dom0 keeps it mapped.
         auto hpa = foreign->translate(idx * page_size, true, contiguous);
-        if (!hpa || idx * page_size >= foreign->memory_bytes)
+        if (!hpa || idx * page_size >= foreign->memory_bytes ||
+            !self.map_foreign_page(gpfn, hpa->align_down(page_size), true))
             err = static_cast<int32_t>(xen::err::einval);
-        else if (!self.track_foreign(gpfn, foreign->id))
-            err = static_cast<int32_t>(xen::err::enomem);
-        else if (!self.map_foreign_page(gpfn, hpa->align_down(page_size), true)) {
-            self.untrack_foreign(gpfn);
-            err = static_cast<int32_t>(xen::err::einval);
-        } else {
-            ++foreign->mapped_by_others;
-        }
         if (!guest::copy_to(v, b.errs + i * 4ull, &err, 4)) return xen::err::efault;
     }
     if (n < b.size) {   // continue with the rest on re-execution
@@ -122,14 +117,7 @@ int64_t remove_from_physmap(Vcpu& v, Args& args)
     int64_t err = 0;
     Domain* d = target_domain(v, r.domid, err);
     if (!d) return err;
-    const uint16_t foreign = d->untrack_foreign(r.gpfn);
-    d->unmap_page(r.gpfn);
-    if (foreign != Domain::no_foreign)
-        if (Domain* other = domains::get(foreign)) {
-            --other->mapped_by_others;
-            domains::reap(*other);   // it may have been waiting for this unmap
-        }
-    return 0;
+    return d->unmap_page(r.gpfn) ? 0 : xen::err::enoent;
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // vcpu_op: secondary vCPUs (initialise, up, down), the singleshot timer,
 // and where a vCPU's vcpu_info lives.
 #include "arch/x86/percpu.hpp"
+#include "kernel/mm/frame_refs.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
@@ -20,7 +21,7 @@ uint32_t access_from_ar(uint16_t ar) { return (ar & 0xff) | ((ar & 0xf00u) << 4)
 
 int64_t initialise(Vcpu& caller, Vcpu& target, uint64_t ptr)
 {
-    if (target.up) return xen::err::eexist;   // Xen: only a vCPU that is down may be (re)initialised
+    if (target.initialised) return xen::err::eexist;   // once, as in Xen
     xen::VcpuHvmContext ctx{};
     if (!guest::copy_from(caller, ptr, &ctx, sizeof ctx)) return xen::err::efault;
     vmx::GuestStart s{};
@@ -76,6 +77,9 @@ int64_t register_vcpu_info(Vcpu& v, Vcpu& target, uint64_t ptr)
     if (!hpa || contiguous < sizeof(xen::VcpuInfo)) return xen::err::einval;
     auto* moved = phys_to_virt<xen::VcpuInfo>(*hpa);
     __builtin_memcpy(moved, target.info, sizeof *moved);
+    // The page stays the hypervisor's to write even if the guest gives it up.
+    target.info_page = hpa->align_down(page_size);
+    frame_refs::get(target.info_page);
     target.info = moved;
     vcpu_timer::update_time_info(target);
     return 0;

@@ -51,9 +51,10 @@ int64_t xen_version(Vcpu& v, Args& args)
         xen::FeatureInfo fi{};
         if (!guest::copy_from(v, buffer, &fi, sizeof fi)) return xen::err::efault;
         if (fi.submap_idx != 0) return xen::err::einval;
-        // What Xen reports for HVM-type guests; the callback-vector and
-        // pvclock features come with the event and timer ABI.
+        // What Xen reports for HVM-type guests: events arrive through a
+        // vector, and pvclock is safe to use.
         fi.submap = (1u << xen::xenfeat_writable_page_tables) | (1u << xen::xenfeat_auto_translated_physmap) |
+                    (1u << xen::xenfeat_hvm_callback_vector) | (1u << xen::xenfeat_hvm_safe_pvclock) |
                     (v.domain->privileged ? 1u << xen::xenfeat_dom0 : 0);
         return guest::copy_to(v, buffer, &fi, sizeof fi) ? 0 : xen::err::efault;
     }
