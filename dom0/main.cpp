@@ -1,9 +1,13 @@
 // dom0, first form: a privileged PVH guest that announces itself and sleeps.
-// Later it grows into the toolstack (domain builder, xl shell, backends,
-// xenstored); it is built from the same guest runtime as the test guests.
+// With `test=build` on its command line it first builds a domain from the
+// kernel in its initramfs module, runs it to its end and destroys it
+// (builder.cpp). Later it grows into the toolstack (domain builder, xl
+// shell, backends, xenstored); it is built from the same guest runtime as
+// the test guests.
 #include "../tests/guests/lib/hypercall.hpp"
 #include "../tests/guests/lib/print.hpp"
 #include "../tests/guests/lib/runtime.hpp"
+#include "builder.hpp"
 
 using namespace guest;
 
@@ -12,6 +16,8 @@ extern "C" const char guest_name[] = "dom0";
 extern "C" void guest_main(const xen::hvm_start_info*) {
     print("dom0: Menhir dom0 started\n");
     print("dom0: cmdline \"%s\"\n", cmdline());
+    char test[16];
+    if (cmdline_option(cmdline(), "test", test, sizeof(test)) && str_eq(test, "build")) dom0::test_build();
     // Nothing to serve yet: block until an event, and block again.
     for (;;) sched_block();
 }

@@ -253,15 +253,13 @@ static_assert(__builtin_offsetof(GnttabSetupTable, frame_list) == 16);
 struct AddToPhysmapBatch {
     uint16_t domid;
     uint16_t space;
-    uint32_t size;
+    uint16_t size;
     uint16_t foreign_domid;      // union xen_add_to_physmap_batch_extra
-    uint16_t pad;
-    uint32_t pad2;
     uint64_t idxs;               // guest handles
     uint64_t gpfns;
     uint64_t errs;
 };
-static_assert(sizeof(AddToPhysmapBatch) == 40);
+static_assert(sizeof(AddToPhysmapBatch) == 32 && __builtin_offsetof(AddToPhysmapBatch, idxs) == 8);
 
 // The version Menhir reports: it implements a subset of Xen 4.17's ABI.
 inline constexpr uint32_t version_major = 4, version_minor = 17;

@@ -83,9 +83,9 @@ int64_t add_to_physmap_batch(Vcpu& v, Args& args)
     if (b.domid != xen::domid_self && b.domid != self.id) return xen::err::einval;
     Domain* foreign = domains::get(b.foreign_domid);
     if (!foreign || foreign == &self || foreign->state == DomainState::dying) return xen::err::esrch;
-    constexpr uint32_t batch_max = 256;
-    const uint32_t n = b.size < batch_max ? b.size : batch_max;
-    for (uint32_t i = 0; i < n; ++i) {
+    constexpr uint16_t batch_max = 256;
+    const uint16_t n = b.size < batch_max ? b.size : batch_max;
+    for (uint16_t i = 0; i < n; ++i) {
         uint64_t idx = 0, gpfn = 0;
         if (!guest::copy_from(v, b.idxs + i * 8ull, &idx, 8) || !guest::copy_from(v, b.gpfns + i * 8ull, &gpfn, 8))
             return xen::err::efault;
@@ -103,7 +103,7 @@ int64_t add_to_physmap_batch(Vcpu& v, Args& args)
         b.idxs += n * 8ull;
         b.gpfns += n * 8ull;
         b.errs += n * 4ull;
-        b.size -= n;
+        b.size = static_cast<uint16_t>(b.size - n);
         if (!guest::copy_to(v, args[1], &b, sizeof b)) return xen::err::efault;
         return preempted;
     }

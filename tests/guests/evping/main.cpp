@@ -65,6 +65,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         if (!ev::wait_until([&] { return g_replies > i; }, 10000 * ev::MS)) {
             print("evping: FAIL no reply to ping %llu within 10 s (%llu replies)\n",
                   static_cast<unsigned long long>(i + 1), static_cast<unsigned long long>(g_replies));
+            ev::print_state();
             poweroff();
         }
     }

@@ -64,9 +64,10 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         const uint64_t seen = g_events;
         bool moved = ev::wait_until([&] { return g_events != seen; }, (seen == 0 ? 60000 : 10000) * ev::MS);
         if (!moved) {
-            print("evpong: FAIL stuck at %llu events of %llu (no event for %s)\n",
+            print("evpong: FAIL stuck at %llu events of %llu (no event for %s), %llu replies failed (last error %ld)\n",
                   static_cast<unsigned long long>(g_events), static_cast<unsigned long long>(rounds),
-                  seen == 0 ? "60 s" : "10 s");
+                  seen == 0 ? "60 s" : "10 s", static_cast<unsigned long long>(g_send_failures), g_last_send_error);
+            ev::print_state();
             poweroff();
         }
     }

@@ -100,7 +100,8 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
               ring::OTHER_DOMID, gnt::entry_flags(ring::REF_OTHER));
         ++failures;
     }
-    for (uint32_t ref : {ring::REF_RING, ring::REF_RO, ring::REF_OTHER}) {
+    const uint32_t refs[] = {ring::REF_RING, ring::REF_RO, ring::REF_OTHER};
+    for (uint32_t ref : refs) {
         if (!gnt::end_access(ref)) {
             print("granter: FAIL cannot revoke ref %u: flags 0x%x\n", ref, gnt::entry_flags(ref));
             ++failures;

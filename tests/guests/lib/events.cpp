@@ -95,6 +95,17 @@ void set_handler(uint32_t port, Handler handler, void* ctx) {
 }
 
 uint64_t unhandled_events() { return g_unhandled; }
+
+void print_state() {
+    if (g_shared == nullptr) return;
+    const xen::vcpu_info* vi = &g_shared->vcpu[this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS];
+    print("%s: events: vcpu %u upcall_pending %u pending_sel 0x%llx pending[0] 0x%llx mask[0] 0x%llx, "
+          "%llu dispatched, %llu unhandled, interrupts %s\n",
+          guest_name, this_vcpu(), vi->evtchn_upcall_pending, static_cast<unsigned long long>(vi->evtchn_pending_sel),
+          static_cast<unsigned long long>(g_shared->evtchn_pending[0]),
+          static_cast<unsigned long long>(g_shared->evtchn_mask[0]), static_cast<unsigned long long>(g_dispatched),
+          static_cast<unsigned long long>(g_unhandled), irq_enabled() ? "on" : "off");
+}
 uint64_t events_dispatched() { return g_dispatched; }
 
 long alloc_unbound(uint16_t remote_dom, uint16_t dom) {

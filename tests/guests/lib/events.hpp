@@ -53,6 +53,10 @@ uint64_t unhandled_events();
 // All events dispatched so far.
 uint64_t events_dispatched();
 
+// Prints the event state of this vCPU (for FAIL diagnostics):
+// `NAME: events: upcall_pending P pending_sel S pending[0] X mask[0] M, D dispatched, U unhandled`.
+void print_state();
+
 // EVTCHNOP wrappers: a port (>= 0) or a negative errno.
 long alloc_unbound(uint16_t remote_dom, uint16_t dom = xen::DOMID_SELF);
 long bind_interdomain(uint16_t remote_dom, uint32_t remote_port);

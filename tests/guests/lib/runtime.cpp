@@ -97,12 +97,14 @@ void load_idt() {
     idt_load();
 }
 
-// Per-vCPU block; GS base points at it (64-bit build).
+#if defined(__x86_64__)
+// Per-vCPU block; GS base points at it.
 struct PerCpu {
     uint32_t vcpu;
     uint32_t pad;
 };
 PerCpu g_percpu[MAX_VCPUS];
+#endif
 
 // The unused-frame window (alloc_unused_gfn).
 uint64_t g_unused_next = 0;

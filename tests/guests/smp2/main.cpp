@@ -38,8 +38,10 @@ uint32_t g_port_to_bsp = 0;  // bound to vCPU 0
 volatile uint32_t g_ipi_seen[2] = {0, 0};
 volatile uint32_t g_ipi_wrong_vcpu = 0;
 
+unsigned g_target[2] = {0, 1};  // handler contexts: the vCPU each port is for
+
 void on_ipi(uint32_t, void* ctx) {
-    const unsigned target = static_cast<unsigned>(reinterpret_cast<uintptr_t>(ctx));
+    const unsigned target = *static_cast<const unsigned*>(ctx);
     if (this_vcpu() != target) g_ipi_wrong_vcpu = g_ipi_wrong_vcpu + 1;
     g_ipi_seen[target] = g_ipi_seen[target] + 1;
 }
@@ -59,8 +61,12 @@ void ap_main(unsigned vcpu) {
     // The IPI: interrupts on, tell vCPU 0, wait for its event, answer.
     irq_enable();
     g_ap_ready_for_ipi = 1;
-    if (ev::wait_until([] { return g_ipi_seen[1] != 0; }, 10000 * ev::MS) && ev::send(g_port_to_bsp) == 0)
+    if (!ev::wait_until([] { return g_ipi_seen[1] != 0; }, 10000 * ev::MS)) {
+        print("smp2: FAIL vcpu 1 saw no IPI within 10 s\n");
+        ev::print_state();
+    } else if (ev::send(g_port_to_bsp) == 0) {
         g_ap_ipi_ok = 1;
+    }
     irq_disable();
     g_ap_done = 1;
     // Returning takes the vCPU down with VCPUOP_down (smp.cpp).
@@ -80,8 +86,8 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     if (p <= 0 || q <= 0) poweroff();
     g_port_to_ap = static_cast<uint32_t>(p);
     g_port_to_bsp = static_cast<uint32_t>(q);
-    ev::set_handler(g_port_to_ap, on_ipi, reinterpret_cast<void*>(uintptr_t{1}));
-    ev::set_handler(g_port_to_bsp, on_ipi, reinterpret_cast<void*>(uintptr_t{0}));
+    ev::set_handler(g_port_to_ap, on_ipi, &g_target[1]);
+    ev::set_handler(g_port_to_bsp, on_ipi, &g_target[0]);
     irq_enable();
 
     c.expect("is_up(vcpu 1) before", smp::vcpu_is_up(1), 0);
@@ -105,6 +111,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     }
     c.expect("send IPI to vcpu 1", ev::send(g_port_to_ap), 0);
     bool ipi_back = ev::wait_until([] { return g_ipi_seen[0] != 0; }, 10000 * ev::MS);
+    if (!ipi_back) ev::print_state();
     bool ap_done = ev::wait_until([] { return g_ap_done != 0; }, 10000 * ev::MS);
     c.expect("IPI 0 -> 1 handled on vcpu 1", g_ap_ipi_ok && g_ipi_seen[1] == 1 ? 1 : 0, 1);
     c.expect("IPI 1 -> 0 handled on vcpu 0", ipi_back && g_ipi_seen[0] == 1 ? 1 : 0, 1);
