@@ -111,4 +111,4 @@ menhir_add_guest(smp2    64 ${MENHIR_GUESTS_OUT}/smp2.elf    ${MENHIR_GUEST_DIR}
 menhir_add_guest(hostile 64 ${MENHIR_GUESTS_OUT}/hostile.elf ${MENHIR_GUEST_DIR}/hostile/main.cpp)
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
-  ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp)
+  ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp)

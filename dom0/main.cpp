@@ -1,13 +1,16 @@
 // dom0, first form: a privileged PVH guest that announces itself and sleeps.
 // With `test=build` on its command line it first builds a domain from the
 // kernel in its initramfs module, runs it to its end and destroys it
-// (builder.cpp). Later it grows into the toolstack (domain builder, xl
+// (builder.cpp); with `test=devices` it checks that the ATA controller's
+// interrupt reaches it as an event and that VIRQ_DOM_EXC arrives
+// (device_test.cpp). Later it grows into the toolstack (domain builder, xl
 // shell, backends, xenstored); it is built from the same guest runtime as
 // the test guests.
 #include "../tests/guests/lib/hypercall.hpp"
 #include "../tests/guests/lib/print.hpp"
 #include "../tests/guests/lib/runtime.hpp"
 #include "builder.hpp"
+#include "device_test.hpp"
 
 using namespace guest;
 
@@ -17,7 +20,10 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     print("dom0: Menhir dom0 started\n");
     print("dom0: cmdline \"%s\"\n", cmdline());
     char test[16];
-    if (cmdline_option(cmdline(), "test", test, sizeof(test)) && str_eq(test, "build")) dom0::test_build();
+    if (cmdline_option(cmdline(), "test", test, sizeof(test))) {
+        if (str_eq(test, "build")) dom0::test_build();
+        if (str_eq(test, "devices")) dom0::test_devices();
+    }
     // Nothing to serve yet: block until an event, and block again.
     for (;;) sched_block();
 }
