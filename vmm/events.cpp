@@ -52,21 +52,22 @@ bool upcall_pending(const Vcpu& v) { return __atomic_load_n(&v.info->evtchn_upca
 
 void deliver(Vcpu& v)
 {
+    // Clear the kick before looking: a notify() racing with us then sets it
+    // again (and pokes this CPU), instead of being lost.
+    v.kick = false;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     const uint8_t vector = v.domain->callback_vector;
-    if (!vector || !upcall_pending(v)) {
-        v.kick = false;
-        return;
-    }
+    if (!vector || !upcall_pending(v)) return;
     const bool can_take = (vmx::read(vmx::Field::guest_rflags) & rflags_if) &&
                           !(vmx::read(vmx::Field::guest_interruptibility) & blocking_sti_movss) &&
                           !(vmx::read(vmx::Field::entry_interruption_info) & injection_valid);
     if (can_take) {
         // An external interrupt (type 0) with the callback vector (SDM Vol 3C 26.6).
         vmx::write(vmx::Field::entry_interruption_info, vector | injection_valid);
-        v.kick = false;
         return;
     }
-    // Come back as soon as it can (the interrupt-window exit sets kick again).
+    // Come back as soon as it can (the interrupt-window exit kicks again).
+    v.kick = true;
     vmx::write(vmx::Field::proc_controls, vmx::read(vmx::Field::proc_controls) | vmx::proc_interrupt_window);
 }
 

@@ -82,8 +82,19 @@ bool init() {
 
 xen::shared_info* shared() { return g_shared; }
 uint64_t shared_info_gfn() { return g_shared_gfn; }
+xen::vcpu_info* g_moved[xen::XEN_LEGACY_MAX_VCPUS];
+
 xen::vcpu_info* vcpu_info(unsigned vcpu) {
-    return g_shared != nullptr && vcpu < xen::XEN_LEGACY_MAX_VCPUS ? &g_shared->vcpu[vcpu] : nullptr;
+    if (g_shared == nullptr || vcpu >= xen::XEN_LEGACY_MAX_VCPUS) return nullptr;
+    return g_moved[vcpu] != nullptr ? g_moved[vcpu] : &g_shared->vcpu[vcpu];
+}
+
+long register_vcpu_info(xen::vcpu_info* at) {
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(at);
+    xen::vcpu_register_vcpu_info r{addr >> 12, static_cast<uint32_t>(addr & 0xfff), 0};
+    const long rc = vcpu_op(xen::VCPUOP_register_vcpu_info, this_vcpu(), &r);
+    if (rc == 0) g_moved[this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS] = at;
+    return rc;
 }
 
 void set_handler(uint32_t port, Handler handler, void* ctx) {
@@ -98,7 +109,7 @@ uint64_t unhandled_events() { return g_unhandled; }
 
 void print_state() {
     if (g_shared == nullptr) return;
-    const xen::vcpu_info* vi = &g_shared->vcpu[this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS];
+    const xen::vcpu_info* vi = vcpu_info(this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS);
     print("%s: events: vcpu %u upcall_pending %u pending_sel 0x%llx pending[0] 0x%llx mask[0] 0x%llx, "
           "%llu dispatched, %llu unhandled, interrupts %s\n",
           guest_name, this_vcpu(), vi->evtchn_upcall_pending, static_cast<unsigned long long>(vi->evtchn_pending_sel),
@@ -212,7 +223,7 @@ long poll(const uint32_t* ports, unsigned nr_ports, uint64_t timeout_abs_ns) {
 xen::vcpu_time_info time_info() {
     xen::vcpu_time_info copy{};
     if (g_shared == nullptr) return copy;
-    const volatile xen::vcpu_time_info* t = &g_shared->vcpu[this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS].time;
+    const volatile xen::vcpu_time_info* t = &vcpu_info(this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS)->time;
     uint32_t v;
     do {
         v = t->version;
@@ -240,7 +251,7 @@ uint64_t tsc_delta_to_ns(uint64_t delta, const xen::vcpu_time_info& ti) {
 
 uint64_t now_ns() {
     if (g_shared == nullptr) return rdtsc();
-    const volatile xen::vcpu_time_info* t = &g_shared->vcpu[this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS].time;
+    const volatile xen::vcpu_time_info* t = &vcpu_info(this_vcpu() % xen::XEN_LEGACY_MAX_VCPUS)->time;
     for (;;) {
         uint32_t v = t->version;
         asm volatile("" ::: "memory");
@@ -318,7 +329,7 @@ static void upcall() {
     xen::shared_info* s = g_shared;
     if (s == nullptr) return;
     const unsigned me = this_vcpu();
-    xen::vcpu_info* vi = &s->vcpu[me % xen::XEN_LEGACY_MAX_VCPUS];
+    xen::vcpu_info* vi = vcpu_info(me % xen::XEN_LEGACY_MAX_VCPUS);
     while (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) != 0) {
         __atomic_store_n(&vi->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
         uint64_t sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0ull, __ATOMIC_SEQ_CST);

@@ -41,7 +41,12 @@ inline constexpr uint64_t MS = 1000000ull;  // ns
 bool init();
 xen::shared_info* shared();
 uint64_t shared_info_gfn();
+// The vCPU's vcpu_info: its slot in shared_info, or where
+// register_vcpu_info moved it.
 xen::vcpu_info* vcpu_info(unsigned vcpu);
+// VCPUOP_register_vcpu_info: move this vCPU's vcpu_info to `at` (in the
+// guest's own RAM; identity-mapped). 0 or a negative errno.
+long register_vcpu_info(xen::vcpu_info* at);
 
 // Called from the upcall for each pending, unmasked port (pending bit
 // already cleared), with interrupts disabled, on the vCPU notified.

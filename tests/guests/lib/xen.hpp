@@ -104,6 +104,14 @@ inline constexpr int VCPUOP_set_periodic_timer = 6;
 inline constexpr int VCPUOP_stop_periodic_timer = 7;
 inline constexpr int VCPUOP_set_singleshot_timer = 8;
 inline constexpr int VCPUOP_stop_singleshot_timer = 9;
+inline constexpr int VCPUOP_register_vcpu_info = 10;
+// VCPUOP_register_vcpu_info's argument (vcpu.h): the frame and the offset
+// in it where the vCPU's vcpu_info is to live from now on.
+struct vcpu_register_vcpu_info {
+    uint64_t mfn;  // a guest frame number for PVH guests
+    uint32_t offset;
+    uint32_t rsvd;
+};
 
 struct vcpu_set_singleshot_timer {
     uint64_t timeout_abs_ns;  // absolute system time

@@ -142,6 +142,26 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     }
     if (good_sleeps == sleeps) print("sleeper: %llu sleeps ok\n", static_cast<unsigned long long>(sleeps));
 
+    // 2b. The vcpu_info moves into the guest's own RAM (VCPUOP_register_vcpu_info):
+    // upcalls and pvclock time must follow it there, sleep after sleep.
+    {
+        alignas(64) static xen::vcpu_info moved_info[64];   // in .bss: ordinary RAM, identity-mapped
+        const long moved = ev::register_vcpu_info(&moved_info[1]);
+        const long again = ev::register_vcpu_info(&moved_info[2]);   // Xen allows one move only
+        unsigned good = 0;
+        for (unsigned i = 0; moved == 0 && i < 3; ++i) {
+            const uint64_t before = g_fired;
+            const uint64_t t0 = ev::now_ns();
+            if (ev::timer_set(t0 + 20 * ev::MS) != 0) break;
+            while (g_fired == before) sched_block();
+            if (ev::now_ns() >= t0 + 20 * ev::MS && ev::time_info().tsc_to_system_mul != 0) ++good;
+        }
+        const bool ok = moved == 0 && again < 0 && good == 3;
+        print("sleeper: moved vcpu_info: register -> %ld, again -> %ld, %u sleeps after the move %s\n", moved, again,
+              good, ok ? "ok" : "FAIL");
+        if (!ok) fail("timer events or pvclock did not follow the moved vcpu_info");
+    }
+
     // 3. A stopped timer does not fire: poll with interrupts off until a timeout.
     {
         const uint64_t before = g_fired;
