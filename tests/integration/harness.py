@@ -242,6 +242,53 @@ class Machine:
     def _missing(regs, found):
         return ", ".join(repr(r.pattern) for r, m in zip(regs, found) if not m)
 
+    def frames_free_after_domus(self):
+        """The `frames free:` values of the `destroyed` lines so far, in order."""
+        return [int(x.group(1)) for x in
+                self.find_all(r"^menhir: domain \d+ \(.*\) destroyed, frames free: (\d+)$")]
+
+    def check_frames_back(self, before, what="every domU"):
+        """After the last domU was destroyed, the free frame count must be
+        what it was before the first one was built."""
+        frees = self.frames_free_after_domus()
+        check(frees, "no domain was destroyed")
+        check(frees[-1] == before,
+              "after %s was destroyed %d frames are free, %d before the first domU was built (%+d)"
+              % (what, frees[-1], before, frees[-1] - before))
+        return frees
+
+    def check_only_dom0_left(self, what="every domU died"):
+        """Debug key q still answers, and lists dom0 alone."""
+        self.send_debug_key("q")
+        self.wait_for(r"^menhir: 'q' pressed -> dumping domain info$", timeout=30)
+        self.wait_for(r"^menhir: domain 0 \(Domain-0\): running, ", timeout=30)
+        self.settle(1)
+        q_text = self.output()[self.output().rfind("'q' pressed"):]
+        listed = re.findall(r"^menhir: domain (\d+) \(.*\): .+?, \d+ MiB, ", q_text, re.M)
+        check(listed == ["0"], "'q' lists domains %s after %s; expected only 0" % (listed, what))
+
+    def spinner_counters(self, ids):
+        """The last `spinner NAME: N` of each spinner {name: domain id}."""
+        last = {}
+        for name, dom in ids.items():
+            found = self.find_all(r"^\(d%d\) spinner %s: (\d+)$" % (dom, name))
+            last[name] = int(found[-1].group(1)) if found else 0
+        return last
+
+    def wait_spinner_reports(self, ids, total, timeout=200):
+        """Wait until the spinners together reported `total` counters; return
+        the wall-clock seconds it took."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            c = self.spinner_counters(ids)
+            if sum(c.values()) >= total:
+                return time.monotonic() - started
+            if not self.alive() or time.monotonic() > deadline:
+                raise TestFailure("after %.0fs the spinners reported %s, %d reports together expected"
+                                  % (time.monotonic() - started, c, total))
+            time.sleep(0.5)
+
     def settle(self, seconds):
         """Let the machine run for a while; return what it printed meanwhile."""
         start = len(self.output())

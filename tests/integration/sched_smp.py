@@ -21,14 +21,6 @@ iso = iso_with_modules("sched_smp", [(DOM0_ELF, "dom0")] + [
      % (name, name, EVERY)) for name in NAMES])
 
 
-def counters(m, ids):
-    last = {}
-    for name, dom in ids.items():
-        found = m.find_all(r"^\(d%d\) spinner %s: (\d+)$" % (dom, name))
-        last[name] = int(found[-1].group(1)) if found else 0
-    return last
-
-
 with Machine(cpus=2, iso=iso, timeout=300) as m:
     m.wait_for(BANNER, timeout=120)
     ids = {}
@@ -37,23 +29,13 @@ with Machine(cpus=2, iso=iso, timeout=300) as m:
         ids[name] = int(mt.group(1))
     m.wait_for(TO_DOM0, timeout=60)
 
-    started = time.monotonic()
-    deadline = started + 200
-    while True:
-        c = counters(m, ids)
-        if sum(c.values()) >= TOTAL_REPORTS:
-            break
-        if not m.alive() or time.monotonic() > deadline:
-            raise TestFailure("after %.0fs the spinners reported %s, %d reports together expected"
-                              % (time.monotonic() - started, c, TOTAL_REPORTS))
-        time.sleep(0.5)
-    wall = time.monotonic() - started
+    wall = m.wait_spinner_reports(ids, TOTAL_REPORTS)
 
     # r: what each CPU runs and what waits. dom0 may be running or queued
     # for a moment (it is allowed to); then r is asked again, at most 3 times.
     m.switch_input()
     m.wait_for(r"^menhir: \*\*\* Serial input to Menhir ", timeout=30)
-    c = counters(m, ids)
+    c = m.spinner_counters(ids)
     spinner_ids = set(ids.values())
     problems = []
     for attempt in range(3):

@@ -22,15 +22,6 @@ iso = iso_with_modules("sched_weights", [(DOM0_ELF, "dom0")] + [
      % (name, weight, name, EVERY)) for name, weight in SPINNERS])
 
 
-def counters(m, ids):
-    """The last `spinner NAME: N` of each spinner, from its own domain."""
-    last = {}
-    for name, dom in ids.items():
-        found = m.find_all(r"^\(d%d\) spinner %s: (\d+)$" % (dom, name))
-        last[name] = int(found[-1].group(1)) if found else 0
-    return last
-
-
 with Machine(cpus=1, iso=iso, timeout=300) as m:
     m.wait_for(BANNER, timeout=120)
     ids = {}
@@ -43,22 +34,12 @@ with Machine(cpus=1, iso=iso, timeout=300) as m:
         m.wait_for(r"^\(d%d\) spinner %s: started, every %d$" % (ids[name], name, EVERY), timeout=60,
                    anywhere=True)
 
-    started = time.monotonic()
-    deadline = started + 200
-    while True:
-        c = counters(m, ids)
-        if sum(c.values()) >= TOTAL_REPORTS:
-            break
-        if not m.alive() or time.monotonic() > deadline:
-            raise TestFailure("after %.0fs the spinners reported %s, %d reports together expected"
-                              % (time.monotonic() - started, c, TOTAL_REPORTS))
-        time.sleep(0.5)
-    wall = time.monotonic() - started
+    wall = m.wait_spinner_reports(ids, TOTAL_REPORTS)
 
     # The counters at the moment q is pressed, then the CPU time q reports.
     m.switch_input()
     m.wait_for(r"^menhir: \*\*\* Serial input to Menhir ", timeout=30)
-    c = counters(m, ids)
+    c = m.spinner_counters(ids)
     m.send("q")
     m.wait_for(r"^menhir: 'q' pressed -> dumping domain info$", timeout=30)
     lines = m.wait_for_all([r"^menhir: domain %d \(%s\): (\w+), 8 MiB, 1 vCPUs?, weight (\d+), cap (\d+), "
