@@ -24,6 +24,9 @@ extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
 
 namespace menhir {
+
+uint64_t boot_tsc;   // TSC at kernel_main: boot costs are measured from here
+
 namespace {
 
 mb2::BootInfo boot_info;
@@ -123,6 +126,7 @@ bool check_guest_features()
 
 extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_phys)
 {
+    boot_tsc = cpu::rdtsc();
     console::init_early();
     if (magic != mb2::bootloader_magic) {
         error("not started by a Multiboot2 boot loader (magic 0x%x); halting", magic);

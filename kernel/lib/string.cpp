@@ -6,9 +6,16 @@
 
 extern "C" {
 
+// Eight bytes per iteration where both ends allow it: clearing and copying
+// guest memory (whole pages) dominates the cost of building a domain.
 void* memcpy(void* dst, const void* src, size_t n)
 {
     void* d = dst;
+    if (((reinterpret_cast<uintptr_t>(dst) | reinterpret_cast<uintptr_t>(src) | n) & 7) == 0) {
+        size_t q = n / 8;
+        asm volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) :: "memory");
+        return dst;
+    }
     asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
     return dst;
 }
@@ -25,6 +32,12 @@ void* memmove(void* dst, const void* src, size_t n)
 void* memset(void* dst, int c, size_t n)
 {
     void* d = dst;
+    if (((reinterpret_cast<uintptr_t>(dst) | n) & 7) == 0) {
+        size_t q = n / 8;
+        const uint64_t pattern = 0x0101010101010101ull * static_cast<uint8_t>(c);
+        asm volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(pattern) : "memory");
+        return dst;
+    }
     asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
     return dst;
 }

@@ -17,6 +17,10 @@
 
 extern "C" [[noreturn]] void vmx_resume_current();
 
+namespace menhir {
+extern uint64_t boot_tsc;
+}
+
 namespace menhir::scheduler {
 namespace {
 
@@ -98,6 +102,16 @@ void unload(PerCpu& c, Vcpu& v)
     domains::reap(d);
 }
 
+// Printed once: the cost of booting, from kernel_main to dom0's first VM
+// entry, in TSC ticks (emulated instructions in Bochs).
+void report_dom0_start(const Vcpu& v)
+{
+    static bool reported = false;
+    if (reported || v.domain->id != 0 || v.id != 0) return;
+    reported = true;
+    info("dom0 entered %lu TSC ticks after the hypervisor's entry", cpu::rdtsc() - boot_tsc);
+}
+
 void load(PerCpu& c, Vcpu& v)
 {
     if (!vmx::vmptrld(v.vmcs)) {
@@ -127,6 +141,7 @@ void load(PerCpu& c, Vcpu& v)
     ++d.running_vcpus;
     c.current = &v;
     c.current_ctx = &v.ctx;
+    report_dom0_start(v);
 }
 
 void timer_interrupt(InterruptFrame&) { this_cpu().resched = true; }
