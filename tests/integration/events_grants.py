@@ -16,7 +16,7 @@ allocated.
 """
 import re
 
-from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF
+from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF, one
 
 MEMORY_MIB = 8
 ROUNDS = 10000          # evping/evpong's default
@@ -32,12 +32,6 @@ iso = iso_with_modules("events_grants", [(DOM0_ELF, "dom0")] + [
     for name, peer in DOMAINS])
 
 HEX = r"0x[0-9a-f]+"
-
-
-def one(m, pattern, what):
-    found = m.find_all(pattern)
-    check(len(found) == 1, "%s: expected one line matching %r, found %d" % (what, pattern, len(found)))
-    return found[0]
 
 
 with Machine(cpus=2, iso=iso, timeout=300) as m:
@@ -88,11 +82,7 @@ with Machine(cpus=2, iso=iso, timeout=300) as m:
     one(m, d["granter"] + r"granter: ok$", "granter")
 
     # Every domU powered off by itself and was destroyed once.
-    for name, i in IDS.items():
-        one(m, r"^menhir: domain %d \(%s\) shut down: poweroff$" % (i, name), name)
-        one(m, r"^menhir: domain %d \(%s\) destroyed, frames free: \d+$" % (i, name), name)
-    crashed = [mt.group(0) for mt in m.find_all(r"^menhir: domain \d+ \(.*\) crashed: .*$")]
-    check(not crashed, "crashed:\n%s" % "\n".join(crashed))
+    m.check_powered_off_once(IDS)
 
     m.check_frames_back(before)
     check(m.count(r"PANIC") == 0, "the hypervisor panicked")

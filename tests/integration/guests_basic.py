@@ -18,7 +18,7 @@ the free frame count is back to what it was before the first domU was built.
 import os
 import re
 
-from harness import (Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF,
+from harness import (one, Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF,
                      MENHIR_ELF, ROOT)
 
 HELLO_CMDLINE = "a b c"
@@ -60,14 +60,6 @@ HEX = r"0x[0-9a-f]+"
 def built_line(name):
     return (r"^menhir: domain (\d+) \(%s\): (\d+) MiB, (\d+) vCPUs?, weight (\d+), entry (%s), "
             r"(ELF64|ELF32) kernel$" % (re.escape(name), HEX))
-
-
-def one(m, pattern, what):
-    """The single match of pattern in the whole output (domains interleave
-    their lines, so these checks do not depend on order)."""
-    found = m.find_all(pattern)
-    check(len(found) == 1, "%s: expected one line matching %r, found %d" % (what, pattern, len(found)))
-    return found[0]
 
 
 with Machine(cpus=2, memory=MACHINE_MIB, iso=iso) as m:

@@ -247,6 +247,15 @@ class Machine:
         return [int(x.group(1)) for x in
                 self.find_all(r"^menhir: domain \d+ \(.*\) destroyed, frames free: (\d+)$")]
 
+    def check_powered_off_once(self, ids):
+        """Every domain {name: id} shut down with poweroff and was destroyed,
+        once each, and no domain crashed."""
+        for name, i in ids.items():
+            one(self, r"^menhir: domain %d \(%s\) shut down: poweroff$" % (i, name), name)
+            one(self, r"^menhir: domain %d \(%s\) destroyed, frames free: \d+$" % (i, name), name)
+        crashed = [mt.group(0) for mt in self.find_all(r"^menhir: domain \d+ \(.*\) crashed: .*$")]
+        check(not crashed, "crashed:\n%s" % "\n".join(crashed))
+
     def check_frames_back(self, before, what="every domU"):
         """After the last domU was destroyed, the free frame count must be
         what it was before the first one was built."""
@@ -393,6 +402,14 @@ class Machine:
         if exc_type is not None:
             self.dump()
         return False
+
+
+def one(m, pattern, what):
+    """The single match of pattern in the whole output (domains interleave
+    their lines, so such checks do not depend on order)."""
+    found = m.find_all(pattern)
+    check(len(found) == 1, "%s: expected one line matching %r, found %d" % (what, pattern, len(found)))
+    return found[0]
 
 
 def check(condition, message):

@@ -20,7 +20,7 @@ import calendar
 import re
 import time
 
-from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF
+from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF, one
 
 MEMORY_MIB = 8
 SLEEPS = 5               # sleeper's default
@@ -37,12 +37,6 @@ iso = iso_with_modules("timers_smp_hostile", [(DOM0_ELF, "dom0")] + [
 
 HEX = r"0x[0-9a-f]+"
 CASE = r"(.+) -> (-?\d+) \(expected (-?\d+)\) (ok|FAIL)$"
-
-
-def one(m, pattern, what):
-    found = m.find_all(pattern)
-    check(len(found) == 1, "%s: expected one line matching %r, found %d" % (what, pattern, len(found)))
-    return found[0]
 
 
 def cases(m, name):
@@ -130,11 +124,7 @@ with Machine(cpus=2, iso=iso, timeout=300) as m:
         check(hostile[case][0] != 0, "hostile: %r was allowed" % case)
 
     # Every domU powered off by itself and was destroyed once.
-    for name, i in IDS.items():
-        one(m, r"^menhir: domain %d \(%s\) shut down: poweroff$" % (i, name), name)
-        one(m, r"^menhir: domain %d \(%s\) destroyed, frames free: \d+$" % (i, name), name)
-    crashed = [mt.group(0) for mt in m.find_all(r"^menhir: domain \d+ \(.*\) crashed: .*$")]
-    check(not crashed, "crashed:\n%s" % "\n".join(crashed))
+    m.check_powered_off_once(IDS)
     m.check_frames_back(before)
 
     # The hypervisor still answers, and only dom0 is left.
