@@ -28,13 +28,11 @@ void notify(Domain& d, uint32_t port)
     const uint32_t vcpu = d.events.ports[port].vcpu;
     if (vcpu >= d.vcpu_count) return;
     Vcpu& v = *d.vcpus[vcpu];
-    if (evtchn::set_pending(*d.shared(), *v.info, port)) upcall(v, port);
+    if (evtchn::set_pending(*d.shared(), *v.info, port)) scheduler::kick(v);
     // SCHEDOP_poll waits for ports even while they are masked.
     for (uint32_t i = 0; i < d.vcpu_count; ++i)
         if (d.vcpus[i]->polling) scheduler::kick(*d.vcpus[i]);
 }
-
-void upcall(Vcpu& v, uint32_t) { scheduler::kick(v); }
 
 void raise_virq(Domain& d, uint32_t virq, uint32_t vcpu)
 {

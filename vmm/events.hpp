@@ -13,9 +13,6 @@ namespace menhir::events {
 
 // Port `port` of `d` becomes pending (caller holds lock()).
 void notify(Domain& d, uint32_t port);
-// An upcall became due on v for `port` (set_pending or unmask, given v's
-// vcpu_info wherever it lives, said so): kick the vCPU.
-void upcall(Vcpu& v, uint32_t port);
 // The VIRQ, if the domain bound it on that vCPU (takes the lock).
 void raise_virq(Domain& d, uint32_t virq, uint32_t vcpu = 0);
 // dom0's VIRQ_DOM_EXC: a domain shut down or crashed.

@@ -18,7 +18,6 @@ struct PerCpu {
     VcpuContext* current_ctx;     // gs:16, the registers of the vCPU loaded here
     Vcpu* current;                // the vCPU loaded here, nullptr when idle
     volatile bool resched;        // pick again before resuming a guest
-    uint64_t slice_start_ns;
     uint32_t index;
     uint32_t apic_id;
     volatile bool online;

@@ -318,7 +318,6 @@ void schedule()
             if (timer && timer > now && timer - now < slice) slice = timer - now;
             const uint64_t ticks = ns_to_tsc(slice) >> vmx::capabilities().preemption_timer_rate;
             vmx::write(vmx::Field::preemption_timer_value, ticks ? ticks : 1);
-            c.slice_start_ns = now;
             if (c.current->kick) events::deliver(*c.current);
             // The domain's EPT changed since this CPU last flushed it.
             Domain& d = *c.current->domain;

@@ -1,6 +1,7 @@
 // event_channel_op: Xen's 2-level event channels. The port tables are
 // vmm/event_channel (pure, unit-tested); this decodes the calls, checks who
 // may act on which domain, and raises the events.
+#include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/event_channel.hpp"
@@ -123,7 +124,7 @@ int64_t unmask(Vcpu& v, uint64_t ptr)
     Domain& d = *v.domain;
     const uint32_t vcpu = d.events.ports[p.port].vcpu;
     if (vcpu < d.vcpu_count && evtchn::unmask(*d.shared(), *d.vcpus[vcpu]->info, p.port))
-        events::upcall(*d.vcpus[vcpu], p.port);
+        scheduler::kick(*d.vcpus[vcpu]);
     return 0;
 }
 
