@@ -13,6 +13,7 @@ set(MENHIR_KERNEL_SOURCES
   arch/x86/idt.cpp
   arch/x86/exceptions.cpp
   arch/x86/percpu.cpp
+  arch/x86/fpu.cpp
   arch/x86/lapic.cpp
   arch/x86/ioapic.cpp
   arch/x86/pit.cpp

@@ -1,4 +1,5 @@
 #include "vmm/domain.hpp"
+#include "arch/x86/fpu.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
 #include "arch/x86/vmx/vmx.hpp"
@@ -159,7 +160,7 @@ void release_vcpu(Vcpu* v)
 {
     if (!v) return;
     if (v->vmcs.value()) (void)memory::free_frames(v->vmcs, 1);
-    if (v->fpu.value()) (void)memory::free_frames(v->fpu, 1);
+    if (v->fpu.value()) (void)memory::free_frames(v->fpu, fpu::area_frames());
     if (v->vpid) free_vpid(v->vpid);
     delete_in_frames(v);
 }
@@ -174,16 +175,14 @@ void release(Domain* d)
     delete_in_frames(d);
 }
 
-// The XSAVE area starts in the init state except MXCSR's default (SDM Vol 1 13.6).
+// A new vCPU inherits nothing: its FPU/SSE/AVX state is the initial one,
+// its CR2 and DR0-DR3 are 0 and DR6 has its power-on value (SDM Vol 3A
+// Table 10-1; DR7 and DEBUGCTL start in the VMCS, vmcs.cpp).
 void init_fpu(Vcpu& v)
 {
-    auto* area = phys_to_virt<uint8_t>(v.fpu);
-    __builtin_memset(area, 0, page_size);
-    const uint16_t fcw = 0x37f;
-    const uint32_t mxcsr = 0x1f80;
-    __builtin_memcpy(area, &fcw, sizeof fcw);
-    __builtin_memcpy(area + 24, &mxcsr, sizeof mxcsr);
+    fpu::init_area(phys_to_virt<uint8_t>(v.fpu));
     v.xcr0 = 1;
+    v.lazy = LazyRegs{0, 0, 0, 0, 0, 0xffff0ff0};
 }
 
 Vcpu* create_vcpu(Domain& d, uint32_t id)
@@ -202,12 +201,12 @@ Vcpu* create_vcpu(Domain& d, uint32_t id)
     }
     v->vmcs = *frame;
     v->unit.owner = v;
-    auto fpu = memory::alloc_frames(1);
-    if (!fpu) {
+    auto area = memory::alloc_frames(fpu::area_frames());
+    if (!area) {
         release_vcpu(v);
         return nullptr;
     }
-    v->fpu = *fpu;
+    v->fpu = *area;
     init_fpu(*v);
     return v;
 }

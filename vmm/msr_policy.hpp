@@ -8,11 +8,11 @@
 
 namespace menhir::msr_policy {
 
-enum class Read : uint8_t { gp, zero, misc_enable, feature_control, tsc, efer, pat };
-enum class Write : uint8_t { gp, ignore, efer, pat, hypercall_page };
+enum class Read : uint8_t { gp, zero, misc_enable, feature_control, tsc, efer, pat, debugctl };
+enum class Write : uint8_t { gp, ignore, efer, pat, hypercall_page, debugctl };
 struct Rule { uint32_t index; Read read; Write write; };
 
-inline constexpr uint32_t efer = 0xc0000080, pat = 0x277, hypercall_page = 0x40000000;
+inline constexpr uint32_t efer = 0xc0000080, pat = 0x277, hypercall_page = 0x40000000, debugctl = 0x1d9;
 
 // Answered by the hypervisor (every other exit is #GP).
 inline constexpr Rule rules[] = {
@@ -20,6 +20,7 @@ inline constexpr Rule rules[] = {
     {0x3a, Read::feature_control, Write::gp},           // IA32_FEATURE_CONTROL: locked, no VMX for guests
     {0x8b, Read::zero, Write::ignore},                  // IA32_BIOS_SIGN_ID (microcode revision)
     {0xfe, Read::zero, Write::gp},                      // IA32_MTRRCAP: no MTRRs
+    {debugctl, Read::debugctl, Write::debugctl},        // IA32_DEBUGCTL: a guest-state field
     {0x1a0, Read::misc_enable, Write::ignore},          // IA32_MISC_ENABLE
     {pat, Read::pat, Write::pat},                       // IA32_PAT: a guest-state field
     {0x2ff, Read::zero, Write::ignore},                 // IA32_MTRR_DEF_TYPE
@@ -59,6 +60,19 @@ inline constexpr uint64_t efer_sce = 1u << 0, efer_lme = 1u << 8, efer_lma = 1u 
     }
     return true;
 }
+
+// IA32_DEBUGCTL bits (SDM Vol 4 Table 2-2) a guest may set, as Xen allows
+// them to an HVM guest without vPMU: LBR and BTF, and RTM when the guest's
+// CPUID has RTM; anything else is #GP. Menhir gives guests no LBR MSRs, so a
+// written LBR is dropped and reads as 0, as Xen does where it knows no LBR
+// MSRs for the CPU (and as CPUs with architectural LBRs only do).
+inline constexpr uint64_t debugctl_lbr = 1u << 0, debugctl_btf = 1u << 1, debugctl_rtm = 1u << 15;
+[[nodiscard]] constexpr bool valid_debugctl(uint64_t value, bool rtm)
+{
+    return !(value & ~(debugctl_lbr | debugctl_btf | (rtm ? debugctl_rtm : 0)));
+}
+// What of a valid value goes into GUEST_IA32_DEBUGCTL.
+[[nodiscard]] constexpr uint64_t kept_debugctl(uint64_t value) { return value & ~debugctl_lbr; }
 
 // The VMX MSR bitmap (SDM Vol 3C 25.6.9): four 1 KiB bitmaps (reads of
 // 0-0x1fff, reads of 0xc0000000-0xc0001fff, then writes of both); a set

@@ -28,6 +28,14 @@ struct LazyMsrs {
     uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux;
 };
 
+// Registers with no VMCS field that the guest uses without exits: the
+// guest's own while it is loaded, switched when the vCPU changes. The
+// hypervisor neither faults (CR2) nor arms breakpoints: VM exit sets DR7 to
+// 0x400 and DEBUGCTL to 0 (SDM Vol 3C 28.5.1), so DR0-DR3 are inert on it.
+struct LazyRegs {
+    uint64_t cr2, dr0, dr1, dr2, dr3, dr6;
+};
+
 struct Vcpu {
     VcpuContext ctx;              // first: the stub addresses it directly
     Domain* domain;
@@ -40,8 +48,9 @@ struct Vcpu {
     uint64_t cr8;                 // the guest's task priority (CR8 accesses exit)               // EFER.LMA, mirrored from the "IA-32e mode guest" entry control
     uint32_t host_cpu;            // CPU whose host state the VMCS holds (~0u: none yet)
     LazyMsrs msrs;
+    LazyRegs lazy;                // CR2, DR0-DR3, DR6 (DR7 and DEBUGCTL are VMCS guest-state fields)
     uint64_t xcr0;                // the guest's XCR0 (1 until it sets one)
-    HostPhys fpu;                 // its x87/SSE/AVX state while it is not loaded (XSAVE area)
+    HostPhys fpu;                 // its x87/SSE/AVX state while it is not loaded (fpu::area_frames() frames)
     sched::Unit unit;
     uint64_t exits;               // VM exits taken, for the `d` debug key
     xen::VcpuInfo* info;          // its vcpu_info: in shared_info, or where VCPUOP_register_vcpu_info put it

@@ -1,5 +1,6 @@
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/fpu.hpp"
 #include "arch/x86/idt.hpp"
 #include "kernel/console.hpp"
 #include "kernel/debug_keys.hpp"
@@ -68,6 +69,7 @@ void activate(PerCpu& c)
     uint64_t cr4 = cpu::read_cr4() | (1u << 9) | (1u << 10);
     if ((cpu::cpuid(1).ecx >> 26) & 1) cr4 |= 1u << 18;
     cpu::write_cr4(cr4);
+    fpu::init_this_cpu();
     gdt::load(c.gdt, &c.tss);
     idt::load();
     cpu::wrmsr(cpu::msr::gs_base, reinterpret_cast<uint64_t>(&c));

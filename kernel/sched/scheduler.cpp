@@ -1,5 +1,6 @@
 #include "kernel/sched/scheduler.hpp"
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/fpu.hpp"
 #include "arch/x86/idt.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/percpu.hpp"
@@ -64,33 +65,40 @@ void load_lazy(const Vcpu& v)
     cpu::wrmsr(msr_tsc_aux, v.msrs.tsc_aux);
 }
 
+// CR2 and the debug registers (vcpu.hpp LazyRegs). DR6's reserved bits read
+// as the CPU fixes them and are written back unchanged.
+void save_regs(Vcpu& v)
+{
+    LazyRegs& r = v.lazy;
+    r.cr2 = cpu::read_cr2();
+    asm volatile("mov %%dr0, %0" : "=r"(r.dr0));
+    asm volatile("mov %%dr1, %0" : "=r"(r.dr1));
+    asm volatile("mov %%dr2, %0" : "=r"(r.dr2));
+    asm volatile("mov %%dr3, %0" : "=r"(r.dr3));
+    asm volatile("mov %%dr6, %0" : "=r"(r.dr6));
+}
+
+void load_regs(const Vcpu& v)
+{
+    const LazyRegs& r = v.lazy;
+    cpu::write_cr2(r.cr2);
+    asm volatile("mov %0, %%dr0" :: "r"(r.dr0));
+    asm volatile("mov %0, %%dr1" :: "r"(r.dr1));
+    asm volatile("mov %0, %%dr2" :: "r"(r.dr2));
+    asm volatile("mov %0, %%dr3" :: "r"(r.dr3));
+    asm volatile("mov %0, %%dr6" :: "r"(r.dr6));
+}
+
 // x87/SSE/AVX state: the hypervisor never touches it (-mgeneral-regs-only),
 // so it only changes hands when vCPUs do.
-bool has_xsave() { return cpu::read_cr4() & (1u << 18); }
+void save_fpu(Vcpu& v) { fpu::save(phys_to_virt(v.fpu)); }
 
-void save_fpu(Vcpu& v)
-{
-    void* area = phys_to_virt(v.fpu);
-    if (has_xsave())
-        asm volatile("xsave64 (%0)" :: "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
-    else
-        asm volatile("fxsave64 (%0)" :: "r"(area) : "memory");
-}
-
-void load_fpu(const Vcpu& v)
-{
-    const void* area = phys_to_virt(v.fpu);
-    if (has_xsave()) {
-        asm volatile("xsetbv" :: "c"(0), "a"(static_cast<uint32_t>(v.xcr0)), "d"(static_cast<uint32_t>(v.xcr0 >> 32)));
-        asm volatile("xrstor64 (%0)" :: "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
-    } else {
-        asm volatile("fxrstor64 (%0)" :: "r"(area) : "memory");
-    }
-}
+void load_fpu(const Vcpu& v) { fpu::restore(phys_to_virt(v.fpu), v.xcr0); }
 
 void unload(PerCpu& c, Vcpu& v)
 {
     save_lazy(v);
+    save_regs(v);
     save_fpu(v);
     // VMCLEAR makes the VMCS launchable on any CPU (SDM Vol 3C 25.11.3).
     (void)vmx::vmclear(v.vmcs);
@@ -132,6 +140,7 @@ void load(PerCpu& c, Vcpu& v)
         d.tlb_flushed_cpus |= bit;
     }
     load_lazy(v);
+    load_regs(v);
     load_fpu(v);
     vcpu_timer::update_time_info(v);
     if (v.polling) {

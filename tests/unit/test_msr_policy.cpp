@@ -48,3 +48,20 @@ TEST_CASE("EFER and PAT validation", "[msr]")
     CHECK_FALSE(valid_pat(0x0807040600070406ull));   // > 7
     CHECK_FALSE(valid_pat(0x0000000000000300ull));
 }
+
+TEST_CASE("IA32_DEBUGCTL: Xen's bits for an HVM guest without vPMU", "[msr]")
+{
+    REQUIRE(find(debugctl) != nullptr);
+    CHECK(find(debugctl)->read == Read::debugctl);
+    CHECK(find(debugctl)->write == Write::debugctl);
+    CHECK(valid_debugctl(0, false));
+    CHECK(valid_debugctl(debugctl_btf, false));
+    CHECK(valid_debugctl(debugctl_lbr | debugctl_btf, false));
+    CHECK_FALSE(valid_debugctl(debugctl_rtm, false));
+    CHECK(valid_debugctl(debugctl_rtm, true));
+    for (int bit : {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 31, 32, 63})
+        CHECK_FALSE(valid_debugctl(1ull << bit, true));
+    CHECK(kept_debugctl(debugctl_lbr) == 0);   // no LBR MSRs for guests: dropped
+    CHECK(kept_debugctl(debugctl_lbr | debugctl_btf) == debugctl_btf);
+    CHECK(kept_debugctl(debugctl_rtm) == debugctl_rtm);
+}

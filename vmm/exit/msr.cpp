@@ -25,6 +25,7 @@ bool read_value(Read kind, uint64_t& value)
     case Read::tsc: value = cpu::rdtsc(); return true;
     case Read::efer: value = vmx::read(vmx::Field::guest_efer); return true;
     case Read::pat: value = vmx::read(vmx::Field::guest_pat); return true;
+    case Read::debugctl: value = vmx::read(vmx::Field::guest_debugctl); return true;
     }
     return false;
 }
@@ -48,6 +49,13 @@ bool write_value(Vcpu& v, Write kind, uint64_t value)
         return true;
     }
     case Write::hypercall_page: return hypercall::write_page(v, value);
+    case Write::debugctl: {
+        // CPUID.(EAX=7,ECX=0):EBX bit 11, which the CPUID policy passes through.
+        const bool rtm = (cpu::cpuid(7, 0).ebx >> 11) & 1;
+        if (!msr_policy::valid_debugctl(value, rtm)) return false;
+        vmx::write(vmx::Field::guest_debugctl, msr_policy::kept_debugctl(value));
+        return true;
+    }
     }
     return false;
 }

@@ -27,9 +27,12 @@ constexpr uint32_t proc_required = proc_hlt | proc_unconditional_io | proc_msr_b
 constexpr uint32_t proc_optional = proc_mwait | proc_monitor;
 constexpr uint32_t proc2_required = proc2_ept | proc2_unrestricted;
 constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | proc2_wbinvd | proc2_xsaves;
+// DR7 and DEBUGCTL are per vCPU through GUEST_DR7/GUEST_IA32_DEBUGCTL: saved
+// on exit and loaded on entry only with the debug-controls bits (SDM Vol 3C
+// 25.7.1, 25.8.1, 27.3.2.1, 28.3.1).
 constexpr uint32_t exit_required = exit_host_64bit | exit_save_efer | exit_load_efer | exit_save_pat |
-                                   exit_load_pat | exit_save_preemption_timer;
-constexpr uint32_t entry_required = entry_load_efer | entry_load_pat;
+                                   exit_load_pat | exit_save_preemption_timer | exit_save_debug;
+constexpr uint32_t entry_required = entry_load_efer | entry_load_pat | entry_load_debug;
 
 constexpr uint32_t ar_code32 = 0xc09b, ar_data32 = 0xc093, ar_tss32_busy = 0x8b, ar_unusable = 0x10000;
 constexpr uint64_t cr0_pe = 1u << 0, cr0_et = 1u << 4, cr0_ne = 1u << 5, cr0_pg = 1u << 31;
