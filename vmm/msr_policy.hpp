@@ -20,8 +20,8 @@ inline constexpr Rule rules[] = {
     {0x3a, Read::feature_control, Write::gp},           // IA32_FEATURE_CONTROL: locked, no VMX for guests
     {0x8b, Read::zero, Write::ignore},                  // IA32_BIOS_SIGN_ID (microcode revision)
     {0xfe, Read::zero, Write::gp},                      // IA32_MTRRCAP: no MTRRs
-    {debugctl, Read::debugctl, Write::debugctl},        // IA32_DEBUGCTL: a guest-state field
     {0x1a0, Read::misc_enable, Write::ignore},          // IA32_MISC_ENABLE
+    {debugctl, Read::debugctl, Write::debugctl},        // IA32_DEBUGCTL: a guest-state field
     {pat, Read::pat, Write::pat},                       // IA32_PAT: a guest-state field
     {0x2ff, Read::zero, Write::ignore},                 // IA32_MTRR_DEF_TYPE
     {efer, Read::efer, Write::efer},                    // IA32_EFER: a guest-state field

@@ -14,7 +14,7 @@ constexpr size_t legacy_bytes = 512 + 64;             // FXSAVE region and XSAVE
 
 // Written by every CPU at activation with the same values (CPUID is uniform).
 bool has_xsave = false;
-uint64_t full_xcr0 = 1;
+uint64_t full_xcr0 = 0;
 size_t frames = 1;
 
 void xsetbv(uint64_t value)

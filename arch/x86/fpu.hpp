@@ -11,7 +11,8 @@ namespace menhir::fpu {
 // guest chose (SDM Vol 1 13.7, 13.8: they only touch components in XCR0).
 void init_this_cpu();
 
-// The XCR0 bits a guest may set: everything init_this_cpu() enabled (1 without XSAVE).
+// The XCR0 bits a guest may set: everything init_this_cpu() enabled (0
+// without XSAVE: there is no XCR0 then).
 [[nodiscard]] uint64_t host_xcr0();
 
 // Frames one vCPU's save area takes (the XSAVE size for host_xcr0()).

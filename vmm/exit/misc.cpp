@@ -1,6 +1,7 @@
 // The short exit handlers: HLT, faults of the guest that end it, interrupts
 // that arrive while a guest runs, and instructions a guest may not use.
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/fpu.hpp"
 #include "kernel/console.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "arch/x86/vmx/vmx.hpp"
@@ -117,8 +118,7 @@ void xsetbv(Vcpu& v)
 {
     GuestRegs& r = v.ctx.regs;
     const uint64_t value = (r.rdx << 32) | (r.rax & 0xffffffff);
-    const auto leaf = cpu::cpuid(0xd, 0);
-    const uint64_t supported = (static_cast<uint64_t>(leaf.edx) << 32) | leaf.eax;
+    const uint64_t supported = fpu::host_xcr0();
     if ((r.rcx & 0xffffffff) != 0 || guest::cpl() != 0 || !valid_xcr0(value, supported)) {
         guest::inject_gp();
         return;
