@@ -50,7 +50,7 @@ void init_area(void* area)
     __builtin_memcpy(p + mxcsr_offset, &mxcsr_default, sizeof mxcsr_default);
 }
 
-void save(void* area)
+void save(void* area, uint64_t guest_xcr0)
 {
     if (!has_xsave) {
         asm volatile("fxsave64 (%0)" :: "r"(area) : "memory");
@@ -58,7 +58,7 @@ void save(void* area)
     }
     // The guest's XCR0 is still loaded (VM exits keep it): with XCR0 = 1 an
     // XSAVE would leave SSE and AVX in the registers for the next vCPU.
-    xsetbv(full_xcr0);
+    if (guest_xcr0 != full_xcr0) xsetbv(full_xcr0);
     asm volatile("xsave64 (%0)" :: "r"(area), "a"(static_cast<uint32_t>(full_xcr0)),
                  "d"(static_cast<uint32_t>(full_xcr0 >> 32)) : "memory");
 }
@@ -72,7 +72,7 @@ void restore(const void* area, uint64_t guest_xcr0)
     // XCR0 is full here: no vCPU is loaded, so init_this_cpu() or the last save() set it.
     asm volatile("xrstor64 (%0)" :: "r"(area), "a"(static_cast<uint32_t>(full_xcr0)),
                  "d"(static_cast<uint32_t>(full_xcr0 >> 32)) : "memory");
-    xsetbv(guest_xcr0);
+    if (guest_xcr0 != full_xcr0) xsetbv(guest_xcr0);
 }
 
 } // namespace menhir::fpu

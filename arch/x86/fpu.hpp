@@ -22,8 +22,9 @@ void init_this_cpu();
 // with FXSAVE's own defaults for the legacy region (FCW 0x37f, MXCSR 0x1f80).
 void init_area(void* area);
 
-// Unloading a vCPU: XCR0 := host_xcr0(), then the whole state into area.
-void save(void* area);
+// Unloading a vCPU whose XCR0 is guest_xcr0: XCR0 := host_xcr0(), then the
+// whole state into area.
+void save(void* area, uint64_t guest_xcr0);
 
 // Loading one: the whole state from area, then XCR0 := its own.
 void restore(const void* area, uint64_t guest_xcr0);

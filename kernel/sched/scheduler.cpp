@@ -91,7 +91,7 @@ void load_regs(const Vcpu& v)
 
 // x87/SSE/AVX state: the hypervisor never touches it (-mgeneral-regs-only),
 // so it only changes hands when vCPUs do.
-void save_fpu(Vcpu& v) { fpu::save(phys_to_virt(v.fpu)); }
+void save_fpu(Vcpu& v) { fpu::save(phys_to_virt(v.fpu), v.xcr0); }
 
 void load_fpu(const Vcpu& v) { fpu::restore(phys_to_virt(v.fpu), v.xcr0); }
 
