@@ -1,11 +1,11 @@
 // regspy: no register state crosses domains. Copies share one CPU as
 // `role=writer`, `role=reader` and `role=avx`, and switch with SCHEDOP_yield.
 // The hypervisor never exits on these registers, so only its vCPU switch
-// keeps them apart: XMM0-15, MXCSR, the x87 control word, CR2, DR0-DR3, DR6,
-// DR7, IA32_DEBUGCTL, and the YMM/ZMM/opmask state. The writer and reader
-// keep XCR0 at 1 (x87 only: SSE works with CR4.OSFXSR alone, XCR0 only says
-// what XSAVE manages), the case where a hypervisor that saves by the guest's
-// XCR0 misses SSE.
+// keeps them apart: XMM0-15, MXCSR, the x87 control word, tags and top of
+// stack, CR2, DR0-DR3, DR6, DR7, IA32_DEBUGCTL, and the YMM/ZMM/opmask
+// state. The writer and reader keep XCR0 at 1 (x87 only: SSE works with
+// CR4.OSFXSR alone, XCR0 only says what XSAVE manages), the case where a
+// hypervisor that saves by the guest's XCR0 misses SSE.
 //
 // Command line: `role=writer|reader|avx`, `rounds=N` (yields while checking,
 // default 30), `wait=N` (yields before the first look, default 4).
@@ -16,7 +16,7 @@
 //     refuses other bits with #GP.
 //  2. `wait` yields (the reader: so that the writer's values are loaded on
 //     the CPU before it looks), then the fresh state must be the initial one:
-//     XMM 0, MXCSR 0x1f80, FCW 0x37f, CR2 0, DR0-3 0, DR6 0xffff0ff0, DR7 0x400,
+//     XMM 0, MXCSR 0x1f80, FCW 0x37f, x87 stack empty, CR2 0, DR0-3 0, DR6 0xffff0ff0, DR7 0x400,
 //     DEBUGCTL 0.
 //  3. Own markers into every register (the writer's DEBUGCTL gets BTF), then
 //     `rounds` times: yield, read everything back. Each register must hold
@@ -71,6 +71,8 @@ struct State {
     Xmm xmm[16];
     uint32_t mxcsr;
     uint16_t fcw;
+    uint16_t ftw;        // the x87 tag word (fnstenv): 0xffff with the stack empty
+    uint64_t st0;        // the x87 top of stack as a double, when it is not empty
     uint64_t cr2, dr[4], dr6, dr7, debugctl;
 };
 
@@ -87,6 +89,8 @@ State markers(char role) {
     const bool w = role == 'w';
     s.mxcsr = w ? 0x3f80 : 0x5f80;        // RC round-down / round-up, all masked
     s.fcw = w ? 0x0f7f : 0x027f;          // RC truncate / PC 53 bits, all masked
+    s.ftw = 0x3fff;                       // one value pushed: physical register 7 valid
+    s.st0 = w ? 0x400921fb54442d18ull : 0x4005bf0a8b145769ull;   // pi / e
     s.cr2 = r * 0x0001010101010101ull;
     for (unsigned i = 0; i < 4; ++i) s.dr[i] = (r << 36) + 0x1000 * (i + 1);
     s.dr6 = w ? 0xffff0ff5 : 0xffff0ffa;
@@ -99,6 +103,7 @@ State initial() {
     State s{};
     s.mxcsr = 0x1f80;
     s.fcw = 0x37f;
+    s.ftw = 0xffff;
     s.dr6 = 0xffff0ff0;
     s.dr7 = 0x400;
     return s;
@@ -122,6 +127,7 @@ void load(const State& s) {
     asm volatile(XMM_ALL("movdqu") : : "r"(s.xmm) : "memory");
     asm volatile("ldmxcsr %0" : : "m"(s.mxcsr));
     asm volatile("fldcw %0" : : "m"(s.fcw));
+    asm volatile("fldl %0" : : "m"(s.st0));
     asm volatile("mov %0, %%cr2" : : "r"(s.cr2));
     asm volatile("mov %0, %%dr0" : : "r"(s.dr[0]));
     asm volatile("mov %0, %%dr1" : : "r"(s.dr[1]));
@@ -137,6 +143,12 @@ State read() {
     asm volatile(XMM_STORE_ALL : : "r"(s.xmm) : "memory");
     asm volatile("stmxcsr %0" : "=m"(s.mxcsr));
     asm volatile("fnstcw %0" : "=m"(s.fcw));
+    // FNSTENV also masks every x87 exception: all markers have them masked already.
+    uint16_t env[14];
+    asm volatile("fnstenv %0" : "=m"(env));
+    s.ftw = env[4];
+    const unsigned top = (env[2] >> 11) & 7;
+    if (((s.ftw >> (2 * top)) & 3) != 3) asm volatile("fstl %0" : "=m"(s.st0));
     asm volatile("mov %%cr2, %0" : "=r"(s.cr2));
     asm volatile("mov %%dr0, %0" : "=r"(s.dr[0]));
     asm volatile("mov %%dr1, %0" : "=r"(s.dr[1]));
@@ -151,12 +163,14 @@ State read() {
 // Per register: how many of `count` reads differed from `want`, and how many
 // equalled `foreign` (another domain's marker).
 struct Tally {
-    unsigned wrong[25] = {};
-    unsigned foreign[25] = {};
+    unsigned wrong[27] = {};
+    unsigned foreign[27] = {};
 };
-constexpr const char* reg_names[25] = {
+constexpr unsigned TAGS = 25;   // index of the x87 tag word below
+constexpr const char* reg_names[27] = {
     "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-    "xmm12", "xmm13", "xmm14", "xmm15", "mxcsr", "fcw", "cr2", "dr0", "dr1", "dr2", "dr3", "dr6", "dr7"};
+    "xmm12", "xmm13", "xmm14", "xmm15", "mxcsr", "fcw", "cr2", "dr0", "dr1", "dr2", "dr3", "dr6", "dr7",
+    "x87 tags", "st0"};
 
 bool same_xmm(const Xmm& a, const Xmm& b) { return a.lo == b.lo && a.hi == b.hi; }
 
@@ -173,6 +187,8 @@ void compare(const State& got, const State& want, const State& other, Tally& t) 
     for (unsigned i = 0; i < 4; ++i) note(19 + i, got.dr[i] == want.dr[i], got.dr[i] == other.dr[i]);
     note(23, got.dr6 == want.dr6, got.dr6 == other.dr6);
     note(24, got.dr7 == want.dr7, got.dr7 == other.dr7);
+    note(TAGS, got.ftw == want.ftw, false);
+    note(26, got.st0 == want.st0, got.st0 == other.st0);
 }
 
 // The wide vector state that only XSAVE manages (XCR0 bits 2 and 5-7): the
@@ -412,6 +428,8 @@ void expect_state(const char* when, const State& got, const State& want) {
     c.expect(what, got.mxcsr, want.mxcsr);
     format(what, sizeof what, "%s: fcw", when);
     c.expect(what, got.fcw, want.fcw);
+    format(what, sizeof what, "%s: x87 tags", when);
+    c.expect(what, got.ftw, want.ftw);
     format(what, sizeof what, "%s: cr2", when);
     c.expect(what, static_cast<long>(got.cr2), static_cast<long>(want.cr2));
     for (unsigned i = 0; i < 4; ++i) {
@@ -531,9 +549,10 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         compare(read(), mine, theirs, t);
     }
     char what[64];
-    for (unsigned r = 0; r < 25; ++r) {
+    for (unsigned r = 0; r < 27; ++r) {
         format(what, sizeof what, "%s: yields after which it was not ours", reg_names[r]);
         c.expect(what, t.wrong[r], 0);
+        if (r == TAGS) continue;   // both hold one value: the tags cannot tell whose
         format(what, sizeof what, "%s: yields after which it held the %s's", reg_names[r],
                writer ? "reader" : "writer");
         c.expect(what, t.foreign[r], 0);
