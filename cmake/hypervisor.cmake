@@ -32,6 +32,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/vcpu_timer.cpp
   kernel/time/rtc.cpp
   vmm/guest_memory.cpp
+  vmm/guest_pdptes.cpp
   vmm/exit/dispatch.cpp
   vmm/exit/guest_state.cpp
   vmm/exit/cpuid.cpp
