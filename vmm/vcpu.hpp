@@ -3,6 +3,7 @@
 #include "kernel/lib/types.hpp"
 #include "kernel/sched/credit.hpp"
 #include "vmm/abi/xen.hpp"
+#include "vmm/msr_policy.hpp"
 #include <cstddef>
 #include <cstdint>
 
@@ -41,6 +42,8 @@ struct Vcpu {
     uint32_t host_cpu;            // CPU whose host state the VMCS holds (~0u: none yet)
     LazyMsrs msrs;
     uint64_t xcr0;                // the guest's XCR0 (1 until it sets one)
+    msr_policy::TscState tsc;     // TSC offset (in the VMCS too) and IA32_TSC_ADJUST
+    bool cpuid_faulting;          // MSR_MISC_FEATURES_ENABLES bit 0: CPUID at CPL > 0 takes #GP
     HostPhys fpu;                 // its x87/SSE/AVX state while it is not loaded (XSAVE area)
     sched::Unit unit;
     uint64_t exits;               // VM exits taken, for the `d` debug key
