@@ -39,6 +39,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/exit/io.cpp
   vmm/exit/msr.cpp
   vmm/exit/cr.cpp
+  vmm/exit/task_switch.cpp
   vmm/exit/misc.cpp
   vmm/hypercall/dispatch.cpp
   vmm/hypercall/console_io.cpp

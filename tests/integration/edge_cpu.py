@@ -8,6 +8,8 @@ from Xen, each checking itself with one ok/FAIL line per case:
   msrs       IA32_TSC_ADJUST, IA32_XSS with CPUID leaf 0xD, CPUID faulting from
              ring 3, #GP for unknown MSRs; the hypervisor logs each unknown MSR
              once per domain, at most 16, then says it stopped
+  taskgate32 a #DF through an IDT task gate runs in its own task (the
+             hypervisor emulates the task switch), which IRETs back
 """
 import re
 
@@ -17,6 +19,7 @@ MEMORY_MIB = 8
 GUESTS = [  # (name, kernel, lines that must appear)
     ("pae32", guest("pae32"), [r"pae32: paging on"]),
     ("msrs", guest("msrs"), []),
+    ("taskgate32", guest("taskgate32"), [r"taskgate32: double fault handled in its task"]),
 ]
 
 modules = [(DOM0_ELF, "dom0")]

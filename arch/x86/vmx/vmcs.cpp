@@ -196,6 +196,7 @@ const char* to_string(ExitReason r)
     case ExitReason::hlt: return "HLT";
     case ExitReason::vmcall: return "VMCALL";
     case ExitReason::cr_access: return "CR access";
+    case ExitReason::task_switch: return "task switch";
     case ExitReason::io_instruction: return "I/O instruction";
     case ExitReason::rdmsr: return "RDMSR";
     case ExitReason::wrmsr: return "WRMSR";
