@@ -9,7 +9,8 @@ from Xen, each checking itself with one ok/FAIL line per case:
              ring 3, #GP for unknown MSRs; the hypervisor logs each unknown MSR
              once per domain, at most 16, then says it stopped
   taskgate32 a #DF through an IDT task gate runs in its own task (the
-             hypervisor emulates the task switch), which IRETs back
+             hypervisor emulates the task switch), which IRETs back; then
+             CALL and JMP to a TSS and back
 """
 import re
 

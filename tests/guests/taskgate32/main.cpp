@@ -5,7 +5,9 @@
 // checks what the switch did (its error code on its stack, NT, the back
 // link, busy bits, CR0.TS, the old task's state in the old TSS), steps the
 // old task over the faulting instruction and returns to it with IRET (NT
-// set: a task switch back), where the old task checks the way back.
+// set: a task switch back), where the old task checks the way back. Then
+// the other two ways in: CALL to a TSS (nested, returns with IRET) and JMP
+// to a TSS (not nested, returns with a JMP to the first task).
 #include "../lib/check.hpp"
 #include "../lib/print.hpp"
 #include "../lib/runtime.hpp"
@@ -37,6 +39,12 @@ void df_entry();
 void df_after_iret();
 void df_fault_insn();
 void df_main();
+void call_task_entry();
+void call_task_main();
+void jmp_task_entry();
+void jmp_task_main();
+alignas(16) uint8_t call_stack[4096];
+alignas(16) uint8_t jmp_stack[4096];
 volatile uint32_t df_error = 0xffffffff;
 alignas(16) uint8_t df_stack[8192];
 }
@@ -53,18 +61,28 @@ df_entry:
     iret
 df_after_iret:
     jmp     df_entry
+
+    .globl call_task_entry, jmp_task_entry
+call_task_entry:
+    call    call_task_main
+    iret
+    jmp     call_task_entry
+jmp_task_entry:
+    call    jmp_task_main
+    ljmp    $0x38, $0
+    jmp     jmp_task_entry
 )");
 
 namespace {
 
-constexpr uint16_t MAIN_TSS = 0x38, DF_TSS = 0x40;
+constexpr uint16_t MAIN_TSS = 0x38, DF_TSS = 0x40, CALL_TSS = 0x48, JMP_TSS = 0x50;
 constexpr uint32_t NT = 1u << 14, CR0_TS = 1u << 3;
 
 Checks c;
-alignas(8) uint64_t gdt[9];
+alignas(8) uint64_t gdt[11];
 alignas(8) uint64_t idt[9];       // vectors 0..8: 13 lies beyond the limit
-Tss32 main_tss, df_tss;
-volatile bool df_ran = false;
+Tss32 main_tss, df_tss, call_tss, jmp_tss;
+volatile bool df_ran = false, call_ran = false, jmp_ran = false;
 
 struct [[gnu::packed]] TableRegister {
     uint16_t limit;
@@ -96,6 +114,15 @@ uint32_t cr0() {
     return v;
 }
 
+void init_task(Tss32& t, void (*entry)(), uint8_t* stack_top) {
+    t.iomap = sizeof(Tss32);
+    t.eip = code_addr(entry);
+    t.eflags = 0x2;
+    t.esp = addr(stack_top);
+    t.cs = KERNEL_CS32;
+    t.ss = t.ds = t.es = t.fs = t.gs = KERNEL_DS;
+}
+
 }  // namespace
 
 extern "C" void df_main() {
@@ -117,16 +144,51 @@ extern "C" void df_main() {
     main_tss.eax = 0xc0ffee;
 }
 
+extern "C" void call_task_main() {
+    call_ran = true;
+    c.expect("CALL: TR is the called task's", str(), CALL_TSS);
+    c.expect("CALL: NT set", (eflags() & NT) != 0, 1);
+    c.expect("CALL: back link to the caller", call_tss.link, MAIN_TSS);
+    c.expect("CALL: called TSS busy", tss_type(CALL_TSS), 0xb);
+    c.expect("CALL: caller's TSS still busy", tss_type(MAIN_TSS), 0xb);
+}
+
+extern "C" void jmp_task_main() {
+    jmp_ran = true;
+    c.expect("JMP: TR is the new task's", str(), JMP_TSS);
+    c.expect("JMP: NT clear", (eflags() & NT) != 0, 0);
+    c.expect("JMP: no back link written", jmp_tss.link, 0);
+    c.expect("JMP: new TSS busy", tss_type(JMP_TSS), 0xb);
+    c.expect("JMP: old TSS no longer busy", tss_type(MAIN_TSS), 0x9);
+}
+
+namespace {
+
+void call_and_jmp_cases() {
+    asm volatile("lcall $0x48, $0" : : : "memory");
+    c.expect("CALL: the called task ran", call_ran, 1);
+    c.expect("CALL: back by IRET, TR is the caller's", str(), MAIN_TSS);
+    c.expect("CALL: IRET left the called TSS not busy", tss_type(CALL_TSS), 0x9);
+    c.expect("CALL: NT clear after the return", (eflags() & NT) != 0, 0);
+    asm volatile("ljmp $0x50, $0" : : : "memory");
+    c.expect("JMP: the new task ran", jmp_ran, 1);
+    c.expect("JMP: back by JMP, TR is the first task's", str(), MAIN_TSS);
+    c.expect("JMP: the JMP back left its TSS not busy", tss_type(JMP_TSS), 0x9);
+    c.expect("JMP: first TSS busy again", tss_type(MAIN_TSS), 0xb);
+}
+
+}  // namespace
+
 extern "C" void guest_main(const xen::hvm_start_info*) {
     for (unsigned i = 0; i < 7; ++i) gdt[i] = pvh_gdt[i];
     gdt[MAIN_TSS / 8] = tss_descriptor(&main_tss);
     gdt[DF_TSS / 8] = tss_descriptor(&df_tss);
-    main_tss.iomap = df_tss.iomap = sizeof(Tss32);
-    df_tss.eip = code_addr(df_entry);
-    df_tss.eflags = 0x2;
-    df_tss.esp = addr(df_stack + sizeof(df_stack));
-    df_tss.cs = KERNEL_CS32;
-    df_tss.ss = df_tss.ds = df_tss.es = df_tss.fs = df_tss.gs = KERNEL_DS;
+    gdt[CALL_TSS / 8] = tss_descriptor(&call_tss);
+    gdt[JMP_TSS / 8] = tss_descriptor(&jmp_tss);
+    main_tss.iomap = sizeof(Tss32);
+    init_task(df_tss, df_entry, df_stack + sizeof(df_stack));
+    init_task(call_tss, call_task_entry, call_stack + sizeof(call_stack));
+    init_task(jmp_tss, jmp_task_entry, jmp_stack + sizeof(jmp_stack));
     TableRegister gdtr{sizeof(gdt) - 1, addr(gdt)};
     asm volatile("lgdt %0" : : "m"(gdtr) : "memory");
     asm volatile("ltr %w0" : : "r"(MAIN_TSS) : "memory");
@@ -160,6 +222,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     c.expect("NT clear in the old task", (eflags() & NT) != 0, 0);
     c.expect("#DF task saved at its IRET's successor", df_tss.eip == code_addr(df_after_iret), 1);
     c.expect("#DF task saved NT clear (IRET)", (df_tss.eflags & NT) != 0, 0);
+    call_and_jmp_cases();
     asm volatile("clts");
     print("taskgate32: %u passed, %u failed\n", c.passed, c.failed);
     poweroff();
