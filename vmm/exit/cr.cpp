@@ -58,6 +58,8 @@ bool write_cr4(Vcpu& v, uint64_t value)
     if (value & cpu::cr4_vmxe) return false;   // no nested VMX
     const uint64_t hw = value | cpu::cr4_vmxe;
     if ((hw & ~caps.cr4_fixed1) || (hw & caps.cr4_fixed0) != caps.cr4_fixed0) return false;
+    // Only VMXE exits today, and it is refused above; kept so that owning
+    // another CR4 bit cannot forget the PDPTEs.
     const uint64_t cr0 = vmx::read(vmx::Field::guest_cr0);
     if (pae::cr_write_loads(cr0, vmx::read(vmx::Field::guest_cr4), cr0, value, vmx::read(vmx::Field::guest_efer)) &&
         !guest::load_pdptes(v, vmx::read(vmx::Field::guest_cr3)))
@@ -88,7 +90,10 @@ void cr_access(Vcpu& v)
             ok = !pae::paging(vmx::read(vmx::Field::guest_cr0), vmx::read(vmx::Field::guest_cr4),
                               vmx::read(vmx::Field::guest_efer)) ||
                  guest::load_pdptes(v, value);
-            if (ok) vmx::write(vmx::Field::guest_cr3, value);
+            if (ok) {
+                vmx::write(vmx::Field::guest_cr3, value);
+                vmx::invvpid_single(v.vpid);   // as the MOV itself would, drop the old translations
+            }
             break;
         // CR8 exits keep the guest away from the real TPR; it has no APIC to prioritise anyway.
         case 8: ok = (value >> 4) == 0; if (ok) v.cr8 = value; break;

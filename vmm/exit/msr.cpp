@@ -12,6 +12,7 @@
 #include "vmm/exit/handlers.hpp"
 #include "vmm/hypercall/hypercall.hpp"
 #include "vmm/msr_policy.hpp"
+#include "vmm/vcpu_timer.hpp"
 
 namespace menhir::exit {
 namespace {
@@ -21,6 +22,13 @@ using msr_policy::Write;
 
 // XSAVES (and so IA32_XSS) reaches the guest only with its VMX control (cpuid.cpp hides it otherwise).
 bool xsaves_offered() { return vmx::secondary_controls() & vmx::proc2_xsaves; }
+
+// The pvclock in vcpu_info is in guest TSC ticks: it follows the new offset at once.
+void set_tsc_offset(Vcpu& v)
+{
+    vmx::write(vmx::Field::tsc_offset, v.tsc.offset);
+    vcpu_timer::update_time_info(v);
+}
 
 bool read_value(Vcpu& v, Read kind, uint64_t& value)
 {
@@ -61,11 +69,11 @@ bool write_value(Vcpu& v, Write kind, uint64_t value)
     case Write::hypercall_page: return hypercall::write_page(v, value);
     case Write::tsc:
         msr_policy::write_tsc(v.tsc, cpu::rdtsc(), value);
-        vmx::write(vmx::Field::tsc_offset, v.tsc.offset);
+        set_tsc_offset(v);
         return true;
     case Write::tsc_adjust:
         msr_policy::write_tsc_adjust(v.tsc, value);
-        vmx::write(vmx::Field::tsc_offset, v.tsc.offset);
+        set_tsc_offset(v);
         return true;
     case Write::xss: return xsaves_offered() && msr_policy::valid_xss(value);
     case Write::misc_features:
