@@ -5,6 +5,7 @@
 # Outputs (when MENHIR_OUTPUT_DIR is set):
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
+#                                          pae32 msrs taskgate32
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (tests/guests/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -102,6 +103,10 @@ menhir_add_guest(tripler 64 ${MENHIR_GUESTS_OUT}/tripler.elf ${MENHIR_GUEST_DIR}
 menhir_add_guest(badcall 64 ${MENHIR_GUESTS_OUT}/badcall.elf
   ${MENHIR_GUEST_DIR}/badcall/main.cpp ${MENHIR_GUEST_DIR}/badcall/user.S)
 menhir_add_guest(pvh32   32 ${MENHIR_GUESTS_OUT}/pvh32.elf   ${MENHIR_GUEST_DIR}/pvh32/main.cpp)
+menhir_add_guest(pae32   32 ${MENHIR_GUESTS_OUT}/pae32.elf   ${MENHIR_GUEST_DIR}/pae32/main.cpp)
+menhir_add_guest(taskgate32 32 ${MENHIR_GUESTS_OUT}/taskgate32.elf ${MENHIR_GUEST_DIR}/taskgate32/main.cpp)
+menhir_add_guest(msrs    64 ${MENHIR_GUESTS_OUT}/msrs.elf
+  ${MENHIR_GUEST_DIR}/msrs/main.cpp ${MENHIR_GUEST_DIR}/msrs/user.S)
 menhir_add_guest(evping  64 ${MENHIR_GUESTS_OUT}/evping.elf  ${MENHIR_GUEST_DIR}/evping/main.cpp)
 menhir_add_guest(evpong  64 ${MENHIR_GUESTS_OUT}/evpong.elf  ${MENHIR_GUEST_DIR}/evpong/main.cpp)
 menhir_add_guest(granter 64 ${MENHIR_GUESTS_OUT}/granter.elf ${MENHIR_GUEST_DIR}/granter/main.cpp)

@@ -33,12 +33,14 @@ set(MENHIR_KERNEL_SOURCES
   vmm/vcpu_timer.cpp
   kernel/time/rtc.cpp
   vmm/guest_memory.cpp
+  vmm/guest_pdptes.cpp
   vmm/exit/dispatch.cpp
   vmm/exit/guest_state.cpp
   vmm/exit/cpuid.cpp
   vmm/exit/io.cpp
   vmm/exit/msr.cpp
   vmm/exit/cr.cpp
+  vmm/exit/task_switch.cpp
   vmm/exit/misc.cpp
   vmm/hypercall/dispatch.cpp
   vmm/hypercall/console_io.cpp

@@ -13,13 +13,15 @@ constexpr uint32_t edx_apic = 1u << 9, edx_ds = 1u << 21, edx_acpi = 1u << 22, e
                    edx_tm = 1u << 29, edx_pbe = 1u << 31;
 constexpr uint64_t cr4_osxsave = 1u << 18, cr4_pke = 1u << 22;
 // CPUID.7.0 (Table 3-8).
-constexpr uint32_t ebx7_sgx = 1u << 2, ebx7_invpcid = 1u << 10, ebx7_pqm = 1u << 12, ebx7_pqe = 1u << 15,
+constexpr uint32_t ebx7_tsc_adjust = 1u << 1, ebx7_sgx = 1u << 2, ebx7_invpcid = 1u << 10, ebx7_pqm = 1u << 12, ebx7_pqe = 1u << 15,
                    ebx7_pt = 1u << 25;
 constexpr uint32_t ecx7_ospke = 1u << 4, ecx7_waitpkg = 1u << 5;
 constexpr uint32_t edx7_ibrs = 1u << 26, edx7_stibp = 1u << 27, edx7_l1d_flush = 1u << 28,
                    edx7_arch_caps = 1u << 29, edx7_core_caps = 1u << 30, edx7_ssbd = 1u << 31;
 constexpr uint32_t edx_ext_rdtscp = 1u << 27;   // CPUID.80000001h:EDX
-constexpr uint32_t eax_d1_xsaves = 1u << 3;     // CPUID.(EAX=0Dh,ECX=1):EAX
+// CPUID.(EAX=0Dh,ECX=1):EAX; XFD comes with MSRs Menhir does not offer.
+constexpr uint32_t eax_d1_xsavec = 1u << 1, eax_d1_xsaves = 1u << 3, eax_d1_xfd = 1u << 4;
+constexpr uint32_t ecx_d_supervisor = 1u << 0, ecx_d_align64 = 1u << 1;   // CPUID.(0Dh,i>=2):ECX
 
 // "XenVMMXenVMM" as the three signature registers.
 constexpr uint32_t sig_ebx = 0x566e6558, sig_ecx = 0x65584d4d, sig_edx = 0x4d4d566e;
@@ -38,6 +40,18 @@ Regs xen_leaf(uint32_t leaf, const Context& ctx)
 }
 
 } // namespace
+
+uint32_t compacted_xsave_size(uint64_t mask, Regs (*host)(uint32_t, uint32_t))
+{
+    uint32_t size = 512 + 64;
+    for (uint32_t i = 2; i < 63; ++i) {
+        if (!((mask >> i) & 1)) continue;
+        const Regs c = host(0xd, i);
+        if (c.ecx & ecx_d_align64) size = (size + 63) & ~63u;
+        size += c.eax;
+    }
+    return size;
+}
 
 void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
 {
@@ -63,6 +77,7 @@ void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
     case 7:
         if (subleaf == 0) {
             host.ebx &= ~(ebx7_sgx | ebx7_pqm | ebx7_pqe | ebx7_pt);
+            host.ebx |= ebx7_tsc_adjust;   // emulated per vCPU, whatever the host has (exit/msr.cpp)
             if (!ctx.invpcid) host.ebx &= ~ebx7_invpcid;
             host.ecx &= ~(ecx7_waitpkg | ecx7_ospke);
             if (ctx.guest_cr4 & cr4_pke) host.ecx |= ecx7_ospke;
@@ -70,7 +85,20 @@ void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
         }
         return;
     case 0xd:
-        if (subleaf == 1 && !ctx.xsaves) host.eax &= ~eax_d1_xsaves;
+        // No supervisor state components (IA32_XSS stays 0): sub-leaf 1
+        // lists none, their own sub-leaves read as zeros, and the size in
+        // sub-leaf 1 EBX is that of XCR0 | XSS = XCR0, compacted, where
+        // XSAVEC or XSAVES exist to use it (reserved, 0, otherwise).
+        if (subleaf == 1) {
+            host.eax &= ~eax_d1_xfd;
+            if (!ctx.xsaves) host.eax &= ~eax_d1_xsaves;
+            host.ebx = (host.eax & (eax_d1_xsavec | eax_d1_xsaves)) && ctx.host
+                           ? compacted_xsave_size(ctx.xcr0, ctx.host) : 0;
+            host.ecx = 0;
+            host.edx = 0;
+        } else if (subleaf >= 2 && subleaf < 63 && (host.ecx & ecx_d_supervisor)) {
+            host = {0, 0, 0, 0};
+        }
         return;
     case 0x80000001:
         if (!ctx.rdtscp) host.edx &= ~edx_ext_rdtscp;

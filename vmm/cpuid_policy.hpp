@@ -12,7 +12,15 @@ struct Context {
     uint16_t domid;
     uint64_t guest_cr4;       // for the OS-enabled bits (OSXSAVE, OSPKE); read only for leaves 1 and 7
     bool rdtscp, invpcid, xsaves;   // whether the VMX controls let the guest use them
+    uint64_t xcr0 = 1;        // the guest's XCR0, for the XSAVE area size of leaf 0xD sub-leaf 1
+    // The host's CPUID, for the XSAVE component sizes (leaf 0xD sub-leaves 2..62).
+    Regs (*host)(uint32_t leaf, uint32_t subleaf) = nullptr;
 };
+
+// Size of a compacted XSAVE area (XSAVEC/XSAVES) holding the components in
+// `mask` (SDM Vol 1 13.4.3): the 512-byte legacy area and 64-byte header,
+// then each component from 2 up, 64-byte aligned if CPUID.(0Dh,i):ECX[1].
+[[nodiscard]] uint32_t compacted_xsave_size(uint64_t mask, Regs (*host)(uint32_t, uint32_t));
 
 // Leaves whose answer depends on the guest's CR4.
 [[nodiscard]] constexpr bool needs_cr4(uint32_t leaf) { return leaf == 1 || leaf == 7; }

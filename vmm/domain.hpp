@@ -7,6 +7,7 @@
 #include "vmm/abi/xen.hpp"
 #include "vmm/event_channel.hpp"
 #include "vmm/grant_table.hpp"
+#include "vmm/msr_policy.hpp"
 #include "vmm/vcpu.hpp"
 
 namespace menhir {
@@ -58,6 +59,7 @@ struct Domain {
     Line console_line;
     Line debug_line;
     uint32_t io_warnings;         // rate limit for ignored-port messages
+    msr_policy::UnknownLog unknown_msrs;   // unknown MSRs already logged
     uint64_t hvm_params[xen::hvm_nr_params];
     HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)
     int32_t shutdown_code;        // SCHEDOP_shutdown_code, -1 if none

@@ -8,6 +8,8 @@
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/elf_image.hpp"
 #include "vmm/events.hpp"
+#include "vmm/guest_pdptes.hpp"
+#include "vmm/pae_pdptes.hpp"
 #include "vmm/pirq.hpp"
 #include "vmm/vcpu_timer.hpp"
 
@@ -56,6 +58,10 @@ bool start_vcpu(Vcpu& v, vmx::GuestStart start)
     start.vpid = v.vpid;
     start.host_rsp = reinterpret_cast<uint64_t>(&v.ctx.regs) + sizeof(GuestRegs);
     vmx::setup(start);
+    vmx::write(vmx::Field::tsc_offset, v.tsc.offset);   // a restarted vCPU keeps its TSC
+    // A vCPU started in PAE paging (VCPUOP_initialise, 32-bit form) enters
+    // with the PDPTEs of its CR3, as if it had turned paging on itself.
+    if (pae::paging(start.cr0, start.cr4, start.efer) && !guest::load_pdptes(v, start.cr3)) return false;
     v.long_mode = start.efer & (1u << 10);
     v.host_cpu = this_cpu().index;
     v.ctx.launched = 0;

@@ -8,22 +8,29 @@
 
 namespace menhir::msr_policy {
 
-enum class Read : uint8_t { gp, zero, misc_enable, feature_control, tsc, efer, pat, debugctl };
-enum class Write : uint8_t { gp, ignore, efer, pat, hypercall_page, debugctl };
+enum class Read : uint8_t { gp, zero, misc_enable, feature_control, tsc, efer, pat, debugctl, tsc_adjust, xss,
+                            platform_info, misc_features };
+enum class Write : uint8_t { gp, ignore, efer, pat, hypercall_page, debugctl, tsc, tsc_adjust, xss, misc_features };
 struct Rule { uint32_t index; Read read; Write write; };
 
 inline constexpr uint32_t efer = 0xc0000080, pat = 0x277, hypercall_page = 0x40000000, debugctl = 0x1d9;
+inline constexpr uint32_t tsc = 0x10, tsc_adjust = 0x3b, platform_info = 0xce, misc_features_enables = 0x140,
+                          xss = 0xda0;
 
 // Answered by the hypervisor (every other exit is #GP).
 inline constexpr Rule rules[] = {
-    {0x10, Read::tsc, Write::ignore},                   // IA32_TSC (reads pass through; writes ignored)
+    {tsc, Read::tsc, Write::tsc},                       // IA32_TSC (reads pass through; writes set the offset)
     {0x3a, Read::feature_control, Write::gp},           // IA32_FEATURE_CONTROL: locked, no VMX for guests
+    {tsc_adjust, Read::tsc_adjust, Write::tsc_adjust},  // IA32_TSC_ADJUST, per vCPU
     {0x8b, Read::zero, Write::ignore},                  // IA32_BIOS_SIGN_ID (microcode revision)
+    {platform_info, Read::platform_info, Write::gp},    // MSR_PLATFORM_INFO: CPUID faulting offered, as Xen does
+    {misc_features_enables, Read::misc_features, Write::misc_features},   // MSR_MISC_FEATURES_ENABLES
     {0xfe, Read::zero, Write::gp},                      // IA32_MTRRCAP: no MTRRs
     {0x1a0, Read::misc_enable, Write::ignore},          // IA32_MISC_ENABLE
     {debugctl, Read::debugctl, Write::debugctl},        // IA32_DEBUGCTL: a guest-state field
     {pat, Read::pat, Write::pat},                       // IA32_PAT: a guest-state field
     {0x2ff, Read::zero, Write::ignore},                 // IA32_MTRR_DEF_TYPE
+    {xss, Read::xss, Write::xss},                       // IA32_XSS: only with XSAVES, no supervisor state offered
     {efer, Read::efer, Write::efer},                    // IA32_EFER: a guest-state field
     {hypercall_page, Read::zero, Write::hypercall_page}, // Xen's hypercall page MSR (CPUID 0x40000002)
 };
@@ -35,13 +42,66 @@ inline constexpr uint32_t passthrough[] = {
     0x174, 0x175, 0x176, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
     0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103,
 };
-inline constexpr uint32_t passthrough_reads[] = {0x10};   // IA32_TSC reads equal RDTSC
+inline constexpr uint32_t passthrough_reads[] = {tsc};   // IA32_TSC reads equal RDTSC (offset applied)
 
 [[nodiscard]] constexpr const Rule* find(uint32_t index)
 {
     for (const auto& r : rules)
         if (r.index == index) return &r;
     return nullptr;
+}
+
+// CPUID faulting as Xen offers it to HVM guests: MSR_PLATFORM_INFO bit 31
+// says it exists, MSR_MISC_FEATURES_ENABLES bit 0 turns it on, and then
+// CPUID at CPL > 0 takes #GP(0).
+inline constexpr uint64_t platform_info_cpuid_faulting = 1ull << 31;
+inline constexpr uint64_t misc_features_cpuid_faulting = 1ull << 0;
+[[nodiscard]] constexpr bool valid_misc_features(uint64_t value) { return !(value & ~misc_features_cpuid_faulting); }
+
+// IA32_XSS with no supervisor state components offered: only 0 (and only
+// when XSAVES is offered at all; without it the MSR does not exist: #GP).
+[[nodiscard]] constexpr bool valid_xss(uint64_t value) { return value == 0; }
+
+// A vCPU's TSC: the guest reads host TSC + offset. Writing IA32_TSC_ADJUST
+// moves the TSC by as much as the MSR changes; writing IA32_TSC moves
+// TSC_ADJUST by as much as the TSC changes (SDM Vol 3B, "Time-Stamp Counter
+// Adjustment"; Xen does both).
+struct TscState { uint64_t offset; uint64_t adjust; };
+constexpr void write_tsc_adjust(TscState& t, uint64_t value)
+{
+    t.offset += value - t.adjust;
+    t.adjust = value;
+}
+constexpr void write_tsc(TscState& t, uint64_t host_tsc, uint64_t value)
+{
+    const uint64_t offset = value - host_tsc;
+    t.adjust += offset - t.offset;
+    t.offset = offset;
+}
+
+// Unknown MSRs are logged once each per domain, in a table of this many;
+// past that, one line says logging stopped. Safe against the domain's vCPUs
+// on other CPUs (each slot is claimed with a compare-exchange).
+inline constexpr size_t unknown_log_size = 16;
+struct UnknownLog {
+    uint64_t slots[unknown_log_size];   // MSR index | 1 << 32 once claimed, 0 = free
+    bool full_reported;
+};
+enum class Note : uint8_t { first, seen, full_now, full };
+[[nodiscard]] inline Note note_unknown(UnknownLog& log, uint32_t msr)
+{
+    const uint64_t tag = msr | (1ull << 32);
+    for (auto& slot : log.slots) {
+        uint64_t cur = __atomic_load_n(&slot, __ATOMIC_ACQUIRE);
+        if (cur == 0) {
+            uint64_t expected = 0;
+            if (__atomic_compare_exchange_n(&slot, &expected, tag, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return Note::first;
+            cur = expected;
+        }
+        if (cur == tag) return Note::seen;
+    }
+    return __atomic_exchange_n(&log.full_reported, true, __ATOMIC_ACQ_REL) ? Note::full : Note::full_now;
 }
 
 // IA32_MISC_ENABLE as guests see it: fast strings on, BTS and PEBS unavailable.

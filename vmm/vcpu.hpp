@@ -3,6 +3,7 @@
 #include "kernel/lib/types.hpp"
 #include "kernel/sched/credit.hpp"
 #include "vmm/abi/xen.hpp"
+#include "vmm/msr_policy.hpp"
 #include <cstddef>
 #include <cstdint>
 
@@ -51,6 +52,8 @@ struct Vcpu {
     LazyRegs lazy;                // CR2, DR0-DR3, DR6 (DR7 and DEBUGCTL are VMCS guest-state fields)
     uint64_t xcr0;                // the guest's XCR0 (1 until it sets one)
     HostPhys fpu;                 // its x87/SSE/AVX state while it is not loaded (fpu::area_frames() frames)
+    msr_policy::TscState tsc;     // TSC offset (in the VMCS too) and IA32_TSC_ADJUST
+    bool cpuid_faulting;          // MSR_MISC_FEATURES_ENABLES bit 0: CPUID at CPL > 0 takes #GP
     sched::Unit unit;
     uint64_t exits;               // VM exits taken, for the `d` debug key
     xen::VcpuInfo* info;          // its vcpu_info: in shared_info, or where VCPUOP_register_vcpu_info put it

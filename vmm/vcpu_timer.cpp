@@ -83,7 +83,8 @@ void update_time_info(Vcpu& v)
 {
     xen::VcpuTimeInfo& t = v.info->time;
     pvclock::begin_update(t);
-    const uint64_t tsc = cpu::rdtsc();
+    // The guest's TSC is the host's plus its offset (IA32_TSC_ADJUST, IA32_TSC writes).
+    const uint64_t tsc = cpu::rdtsc() + v.tsc.offset;
     pvclock::fill(t, tsc, scheduler::now_ns(), pvclock::scale_for(tsc::khz()), xen::xen_pvclock_tsc_stable_bit);
     pvclock::end_update(t);
 }

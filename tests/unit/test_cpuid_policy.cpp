@@ -126,3 +126,54 @@ TEST_CASE("filtered() names every leaf filter() changes", "[cpuid]")
     CHECK(filtered(0x40000000));
     CHECK_FALSE(filtered(0));
 }
+
+namespace {
+// A host with x87/SSE in the legacy area, AVX (256 bytes at 576), a 64-byte
+// aligned component 5 of 64 bytes, and a supervisor component 8 (PT).
+Regs fake_host(uint32_t leaf, uint32_t subleaf)
+{
+    if (leaf != 0xd) return {};
+    switch (subleaf) {
+    case 2: return {256, 576, 0, 0};
+    case 5: return {64, 0, 2, 0};
+    case 8: return {128, 0, 1, 0};
+    default: return {};
+    }
+}
+} // namespace
+
+TEST_CASE("leaf 7 offers TSC_ADJUST, emulated whatever the host has", "[cpuid]")
+{
+    CHECK((ask(7, 0, {0, 0, 0, 0}).ebx & (1u << 1)) != 0);
+    CHECK((ask(7, 1, {0, 0, 0, 0}).ebx & (1u << 1)) == 0);    // only sub-leaf 0
+}
+
+TEST_CASE("compacted XSAVE size follows the mask and the alignment bits", "[cpuid]")
+{
+    CHECK(compacted_xsave_size(0x1, fake_host) == 576);
+    CHECK(compacted_xsave_size(0x3, fake_host) == 576);
+    CHECK(compacted_xsave_size(0x7, fake_host) == 832);
+    CHECK(compacted_xsave_size(0x23, fake_host) == 640);      // 576 is already 64-aligned
+    CHECK(compacted_xsave_size(0x27, fake_host) == 832 + 64);
+}
+
+TEST_CASE("leaf 0xD sub-leaf 1: no XSS components, EBX the size for XCR0", "[cpuid]")
+{
+    Context ctx{0, 0, 0, true, true, true, 0x7, fake_host};
+    Regs r = ask(0xd, 1, {0x1f, 1234, 0x100, 0}, ctx);        // XSAVEOPT..XFD, host says PT in XSS
+    CHECK(r.eax == 0xf);                                      // XFD hidden
+    CHECK(r.ebx == 832);
+    CHECK(r.ecx == 0);
+    CHECK(r.edx == 0);
+    ctx.xsaves = false;
+    r = ask(0xd, 1, {0x1f, 1234, 0x100, 0}, ctx);
+    CHECK(r.eax == 0x7);                                      // XSAVES hidden too
+    CHECK(r.ebx == 832);                                      // XSAVEC still uses it
+    r = ask(0xd, 1, {0x1, 1234, 0x100, 0}, ctx);              // neither XSAVEC nor XSAVES
+    CHECK(r.ebx == 0);
+    // A supervisor component's own sub-leaf reads as zeros; user ones pass.
+    r = ask(0xd, 8, fake_host(0xd, 8), ctx);
+    CHECK(r.eax == 0);
+    CHECK(r.ecx == 0);
+    CHECK(ask(0xd, 2, fake_host(0xd, 2), ctx).eax == 256);
+}

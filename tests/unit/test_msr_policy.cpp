@@ -64,4 +64,53 @@ TEST_CASE("IA32_DEBUGCTL: Xen's bits for an HVM guest without vPMU", "[msr]")
     CHECK(kept_debugctl(debugctl_lbr) == 0);   // no LBR MSRs for guests: dropped
     CHECK(kept_debugctl(debugctl_lbr | debugctl_btf) == debugctl_btf);
     CHECK(kept_debugctl(debugctl_rtm) == debugctl_rtm);
+TEST_CASE("TSC_ADJUST moves the TSC by its change; a TSC write moves TSC_ADJUST", "[msr]")
+{
+    TscState t{};
+    write_tsc_adjust(t, 1000);
+    CHECK(t.offset == 1000);
+    CHECK(t.adjust == 1000);
+    write_tsc_adjust(t, 400);                    // down by 600: so is the TSC
+    CHECK(t.offset == 400);
+    CHECK(t.adjust == 400);
+    write_tsc(t, 5000, 5000 + 400 + 250);        // guest TSC was host + 400; now 250 further
+    CHECK(t.offset == 650);
+    CHECK(t.adjust == 650);
+    write_tsc(t, 5000, 100);                     // backwards, below the host TSC: wraps like the MSRs
+    CHECK(t.offset == static_cast<uint64_t>(100 - 5000));
+    CHECK(t.adjust == t.offset);
+    write_tsc_adjust(t, 0);
+    CHECK(t.adjust == 0);
+    CHECK(t.offset == 0);
+}
+
+TEST_CASE("TSC_ADJUST, XSS, CPUID faulting MSRs are answered", "[msr]")
+{
+    CHECK(find(tsc_adjust)->read == Read::tsc_adjust);
+    CHECK(find(tsc_adjust)->write == Write::tsc_adjust);
+    CHECK(find(tsc)->write == Write::tsc);
+    CHECK(find(xss)->write == Write::xss);
+    CHECK(find(platform_info)->read == Read::platform_info);
+    CHECK(find(platform_info)->write == Write::gp);            // read-only
+    CHECK(find(misc_features_enables)->write == Write::misc_features);
+    CHECK(valid_misc_features(0));
+    CHECK(valid_misc_features(misc_features_cpuid_faulting));
+    CHECK_FALSE(valid_misc_features(2));
+    CHECK(valid_xss(0));
+    CHECK_FALSE(valid_xss(1u << 8));                           // PT state: not offered
+    CHECK(platform_info_cpuid_faulting == (1ull << 31));
+}
+
+TEST_CASE("unknown MSRs are noted once each, and the full table once", "[msr]")
+{
+    UnknownLog log{};
+    CHECK(note_unknown(log, 0x1234) == Note::first);
+    CHECK(note_unknown(log, 0x1234) == Note::seen);
+    CHECK(note_unknown(log, 0) == Note::first);                // MSR 0 is not a free slot
+    CHECK(note_unknown(log, 0) == Note::seen);
+    for (uint32_t m = 1; m < unknown_log_size - 1; ++m) CHECK(note_unknown(log, 0x5000 + m) == Note::first);
+    CHECK(note_unknown(log, 0x1234) == Note::seen);            // still known with the table full
+    CHECK(note_unknown(log, 0x9999) == Note::full_now);
+    CHECK(note_unknown(log, 0x9998) == Note::full);
+    CHECK(note_unknown(log, 0x9999) == Note::full);
 }

@@ -1,11 +1,15 @@
 // MOV to CR0/CR4 exits, for the bits Menhir owns (see vmx::setup): CR0.PG
 // (to keep EFER.LMA and the "IA-32e mode guest" entry control in step when
-// the guest enters or leaves long mode), CR0.NE and CR4.VMXE.
+// the guest enters or leaves long mode), CR0.NE and CR4.VMXE. An emulated
+// write that turns on (or changes) PAE paging loads the PDPTEs the CPU
+// would have loaded: with EPT, VM entry takes them from the VMCS.
 #include "arch/x86/cpu.hpp"
 #include "arch/x86/vmx/vmx.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/guest_state.hpp"
 #include "vmm/exit/handlers.hpp"
+#include "vmm/guest_pdptes.hpp"
+#include "vmm/pae_pdptes.hpp"
 
 namespace menhir::exit {
 namespace {
@@ -33,6 +37,13 @@ bool write_cr0(Vcpu& v, uint64_t value)
         efer &= ~efer_lma;
         entry &= ~vmx::entry_ia32e_guest;
     }
+    // PDPTEs before anything changes: a bad one faults the MOV with CR0 as it
+    // was. The guest-state CR0/CR4 hold every bit the guest owns, the read
+    // shadows only Menhir's.
+    const uint64_t cr4 = vmx::read(vmx::Field::guest_cr4);
+    if (pae::cr_write_loads(vmx::read(vmx::Field::guest_cr0), cr4, value, cr4, efer) &&
+        !guest::load_pdptes(v, vmx::read(vmx::Field::guest_cr3)))
+        return false;
     vmx::write(vmx::Field::guest_efer, efer);
     vmx::write(vmx::Field::entry_controls, entry);
     v.long_mode = entry & vmx::entry_ia32e_guest;
@@ -41,12 +52,18 @@ bool write_cr0(Vcpu& v, uint64_t value)
     return true;
 }
 
-bool write_cr4(uint64_t value)
+bool write_cr4(Vcpu& v, uint64_t value)
 {
     const auto& caps = vmx::capabilities();
     if (value & cpu::cr4_vmxe) return false;   // no nested VMX
     const uint64_t hw = value | cpu::cr4_vmxe;
     if ((hw & ~caps.cr4_fixed1) || (hw & caps.cr4_fixed0) != caps.cr4_fixed0) return false;
+    // Only VMXE exits today, and it is refused above; kept so that owning
+    // another CR4 bit cannot forget the PDPTEs.
+    const uint64_t cr0 = vmx::read(vmx::Field::guest_cr0);
+    if (pae::cr_write_loads(cr0, vmx::read(vmx::Field::guest_cr4), cr0, value, vmx::read(vmx::Field::guest_efer)) &&
+        !guest::load_pdptes(v, vmx::read(vmx::Field::guest_cr3)))
+        return false;
     vmx::write(vmx::Field::cr4_read_shadow, value);
     vmx::write(vmx::Field::guest_cr4, hw);
     return true;
@@ -66,9 +83,18 @@ void cr_access(Vcpu& v)
         const uint64_t value = guest::read_gpr(v, reg);
         switch (cr) {
         case 0: ok = write_cr0(v, value); break;
-        case 4: ok = write_cr4(value); break;
-        // CPUs without the TRUE controls cannot turn CR3 exits off.
-        case 3: vmx::write(vmx::Field::guest_cr3, value); break;
+        case 4: ok = write_cr4(v, value); break;
+        // CPUs without the TRUE controls cannot turn CR3 exits off. In PAE
+        // paging the MOV loads the PDPTEs from the new table (SDM Vol 3A 4.4.1).
+        case 3:
+            ok = !pae::paging(vmx::read(vmx::Field::guest_cr0), vmx::read(vmx::Field::guest_cr4),
+                              vmx::read(vmx::Field::guest_efer)) ||
+                 guest::load_pdptes(v, value);
+            if (ok) {
+                vmx::write(vmx::Field::guest_cr3, value);
+                vmx::invvpid_single(v.vpid);   // as the MOV itself would, drop the old translations
+            }
+            break;
         // CR8 exits keep the guest away from the real TPR; it has no APIC to prioritise anyway.
         case 8: ok = (value >> 4) == 0; if (ok) v.cr8 = value; break;
         default: ok = false;

@@ -38,6 +38,7 @@ constexpr auto make_table()
                    ExitReason::getsec, ExitReason::monitor, ExitReason::mwait})
         set(r, exit::undefined_opcode);
     set(ExitReason::cr_access, exit::cr_access);
+    set(ExitReason::task_switch, exit::task_switch);
     set(ExitReason::io_instruction, exit::io);
     set(ExitReason::rdmsr, exit::rdmsr);
     set(ExitReason::wrmsr, exit::wrmsr);

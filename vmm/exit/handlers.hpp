@@ -9,6 +9,7 @@ void io(Vcpu& v);
 void rdmsr(Vcpu& v);
 void wrmsr(Vcpu& v);
 void cr_access(Vcpu& v);
+void task_switch(Vcpu& v);         // emulated, vmm/exit/task_switch.cpp
 void xsetbv(Vcpu& v);
 void hlt(Vcpu& v);
 void ept_violation(Vcpu& v);

@@ -22,8 +22,9 @@ struct Want { const char* name; ControlMsr msr; uint32_t required; uint32_t opti
 
 constexpr uint32_t pin_required = pin_external_interrupt | pin_nmi | pin_preemption_timer;
 // CR8 exits are required too: without them a 64-bit guest writes the real TPR.
+// TSC offsetting gives each vCPU its own IA32_TSC/IA32_TSC_ADJUST.
 constexpr uint32_t proc_required = proc_hlt | proc_unconditional_io | proc_msr_bitmaps | proc_activate_secondary |
-                                   proc_cr8_load | proc_cr8_store;
+                                   proc_cr8_load | proc_cr8_store | proc_tsc_offsetting;
 constexpr uint32_t proc_optional = proc_mwait | proc_monitor;
 constexpr uint32_t proc2_required = proc2_ept | proc2_unrestricted;
 constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | proc2_wbinvd | proc2_xsaves;
@@ -198,6 +199,7 @@ const char* to_string(ExitReason r)
     case ExitReason::hlt: return "HLT";
     case ExitReason::vmcall: return "VMCALL";
     case ExitReason::cr_access: return "CR access";
+    case ExitReason::task_switch: return "task switch";
     case ExitReason::io_instruction: return "I/O instruction";
     case ExitReason::rdmsr: return "RDMSR";
     case ExitReason::wrmsr: return "WRMSR";
