@@ -39,6 +39,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/exit/msr.cpp
   vmm/exit/cr.cpp
   vmm/exit/misc.cpp
+  vmm/exit/mmio_unbacked.cpp
   vmm/hypercall/dispatch.cpp
   vmm/hypercall/console_io.cpp
   vmm/hypercall/xen_version.cpp
