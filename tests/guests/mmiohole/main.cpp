@@ -4,10 +4,13 @@
 // ones and drops writes). One `mmiohole: CASE -> R (expected E) ok|FAIL`
 // line each, `mmiohole: N passed, M failed`, then 3000 more reads (for the
 // hypervisor's rate-limited log), then an instruction the hypervisor does
-// not decode (CMPXCHG8B), which must crash this domain alone. The same
-// source builds the 64-bit guest (mmiohole) and a 32-bit protected-mode one
-// (mmiohole32).
+// not decode (CMPXCHG8B), which must crash this domain alone. Before that,
+// one page of its own RAM ballooned out (it must then read the same way)
+// and back in, which in the 32-bit build exercises the compat layout of
+// xen_memory_reservation. The same source builds the 64-bit guest
+// (mmiohole) and a 32-bit protected-mode one (mmiohole32).
 #include "../lib/check.hpp"
+#include "../lib/hypercall.hpp"
 #include "../lib/print.hpp"
 #include "../lib/runtime.hpp"
 
@@ -28,6 +31,8 @@ uint8_t buf[32];
 
 long u(uint32_t v) { return static_cast<long>(v); }
 
+uint32_t load32(uintptr_t a);
+uint32_t load32(const void* p) { return load32(reinterpret_cast<uintptr_t>(p)); }
 uint32_t load32(uintptr_t a) {
     uint32_t v;
     asm volatile("movl (%1), %0" : "=r"(v) : "r"(a) : "memory");
@@ -149,6 +154,22 @@ void string_forms() {
     c.expect("std; lodsb: source moved back", static_cast<long>(si - HOLE), 7);
 }
 
+alignas(4096) uint8_t page[4096];
+
+void balloon_one_page() {
+    unsigned long gfn = reinterpret_cast<uintptr_t>(page) >> 12;
+    xen::xen_memory_reservation r{};
+    r.extent_start = reinterpret_cast<uintptr_t>(&gfn);
+    r.nr_extents = 1;
+    r.domid = xen::DOMID_SELF;
+    page[8] = 0x42;
+    c.expect("decrease_reservation of one page", memory_op(xen::XENMEM_decrease_reservation, &r), 1);
+    asm volatile("movl $0x12345678, (%0)" : : "r"(page) : "memory");
+    c.expect("  ... it reads all ones", u(load32(page + 8)), u(ONES32));
+    c.expect("populate_physmap of it", memory_op(xen::XENMEM_populate_physmap, &r), 1);
+    c.expect("  ... zeroed", u(load32(page)) | u(load32(page + 8)), 0);
+}
+
 }  // namespace
 
 extern "C" void guest_main(const xen::hvm_start_info*) {
@@ -156,6 +177,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     loads_and_stores();
     alu_forms();
     string_forms();
+    balloon_one_page();
     print("%s: %u passed, %u failed\n", guest_name, c.passed, c.failed);
     unsigned ones = 0;
     for (unsigned i = 0; i < 3000; ++i) ones += load32(HOLE + 4 * (i % 64)) == ONES32;
