@@ -467,6 +467,64 @@ bool Domain::unmap_page(uint64_t gfn)
     return true;
 }
 
+uint64_t Domain::balloon_out(uint64_t gfn, uint64_t pages)
+{
+    // Leaves are cleared in batches; a batch's frames are released only
+    // after the flush, so no CPU's cached translation outlives its frame.
+    constexpr uint64_t batch = 64;
+    HostPhys frames[batch];
+    SpinGuard guard{balloon_lock};
+    uint64_t done = 0;
+    bool stop = false;
+    while (done < pages && !stop) {
+        uint64_t n = 0;
+        for (; n < batch && done + n < pages; ++n) {
+            const uint64_t g = gfn + done + n;
+            if (g >= (ept::Format::max_phys >> 12)) break;
+            auto t = ept().translate(GuestPhys{g * page_size});
+            if (!t || !t->flags.owned) break;   // only its own RAM (Xen's guest_remove_page refuses the rest)
+            uint64_t* leaf = ept_leaf_4k(*this, g * page_size);
+            if (!leaf) break;
+            frames[n] = HostPhys{ept::Format::leaf_address(*leaf, 0)};
+            *leaf = 0;
+        }
+        stop = done + n < pages;
+        if (n == 0) break;
+        flush_ept();
+        for (uint64_t i = 0; i < n; ++i) frame_refs::release(frames[i]);
+        ballooned_pages += n;
+        done += n;
+    }
+    return done;
+}
+
+uint64_t Domain::balloon_in(uint64_t gfn, uint64_t pages)
+{
+    SpinGuard guard{balloon_lock};
+    uint64_t done = 0;
+    for (; done < pages && ballooned_pages > 0; ++done) {
+        const uint64_t g = gfn + done;
+        const uint64_t gpa = g * page_size;
+        const bool placeable = g < (1ull << 20) || (g < (1ull << 36) && gpa < memory_bytes);
+        if (!placeable) break;                                 // inside its RAM, or anywhere below 4 GiB
+        if (ept().translate(GuestPhys{gpa})) break;            // something is there already
+        auto f = memory::alloc_frames(1);
+        if (!f) break;
+        __builtin_memset(phys_to_virt(*f), 0, page_size);
+        uint64_t* leaf = ept_leaf_4k(*this, gpa);
+        if (!leaf) {
+            (void)memory::free_frames(*f, 1);
+            break;
+        }
+        *leaf = ept::Format::leaf_entry(*f, ept::ram, 0);
+        --ballooned_pages;
+    }
+    // A hole that became RAM needs no flush (EPT caches no translation that
+    // would fault, SDM Vol 3C 29.4.1), but the split of a large page on the way might.
+    if (done) flush_ept();
+    return done;
+}
+
 void Domain::flush_ept()
 {
     vmx::invept_single(eptp);

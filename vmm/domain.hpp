@@ -3,6 +3,7 @@
 #pragma once
 #include "arch/x86/vmx/ept.hpp"
 #include "kernel/sched/credit.hpp"
+#include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/event_channel.hpp"
@@ -44,7 +45,9 @@ struct Domain {
     DomainState state;
     xen::ShutdownReason shutdown_reason;
     bool privileged;
-    uint64_t memory_bytes;
+    uint64_t memory_bytes;        // its maximum (and boot-time) RAM, the memory map's one RAM range
+    uint64_t ballooned_pages;     // of that, pages given back with XENMEM_decrease_reservation
+    Spinlock balloon_lock;        // two vCPUs ballooning at once must not both take the last page
     bool populated;               // its RAM exists
     HostPhys ept_root;
     uint64_t eptp;
@@ -60,6 +63,7 @@ struct Domain {
     Line debug_line;
     uint32_t io_warnings;         // rate limit for ignored-port messages
     msr_policy::UnknownLog unknown_msrs;   // unknown MSRs already logged
+    uint32_t unbacked_warnings;   // rate limit for accesses to unbacked memory
     uint64_t hvm_params[xen::hvm_nr_params];
     HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)
     int32_t shutdown_code;        // SCHEDOP_shutdown_code, -1 if none
@@ -97,6 +101,16 @@ struct Domain {
     // Removes whatever is mapped at guest frame `gfn` (a hole afterwards);
     // false if nothing was.
     bool unmap_page(uint64_t gfn);
+    // Ballooning (XENMEM_decrease_reservation / populate_physmap) on the
+    // pages [gfn, gfn + pages), in order, stopping at the first that cannot
+    // be done; they return how many were. Out: only pages of its own RAM;
+    // they leave its physical map and, once no CPU can still reach them, go
+    // back to the frame allocator. In: a fresh zeroed frame of RAM at a gfn
+    // where nothing is mapped (below 4 GiB or inside its RAM), only while
+    // the domain has fewer than memory_bytes of RAM.
+    [[nodiscard]] uint64_t balloon_out(uint64_t gfn, uint64_t pages);
+    [[nodiscard]] uint64_t balloon_in(uint64_t gfn, uint64_t pages);
+    [[nodiscard]] uint64_t ram_pages() const { return memory_bytes / page_size - ballooned_pages; }
     // Drops cached EPT translations here and makes every other CPU drop them
     // before it runs this domain again.
     void flush_ept();

@@ -1,10 +1,11 @@
-// Debug keys about guests: `q` lists the domains, `d` the registers of
-// every vCPU.
+// Debug keys about guests: `q` lists the domains (and, as Xen's does,
+// raises VIRQ_DEBUG on every vCPU), `d` the registers of every vCPU.
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
 #include "kernel/console.hpp"
 #include "kernel/debug_keys.hpp"
 #include "vmm/domain.hpp"
+#include "vmm/events.hpp"
 
 namespace menhir {
 namespace {
@@ -18,6 +19,8 @@ void dump_domains(char)
         info("domain %u (%s): %s, %lu MiB, %u vCPUs, weight %u, cap %u, CPU time %lu ms", d.id, d.name,
              to_string(d.state), d.memory_bytes >> 20, d.vcpu_count, d.account.weight, d.account.cap,
              runtime / 1000000);
+        // Xen's 'q' notifies each vCPU's VIRQ_DEBUG port, if bound (keyhandler.c dump_domains).
+        for (uint32_t i = 0; i < d.vcpu_count; ++i) events::raise_virq(d, xen::virq_debug, i);
     });
 }
 
@@ -69,7 +72,7 @@ void dump_registers(char)
 struct KeyRegistrar {
     KeyRegistrar()
     {
-        debug_keys::register_key('q', "dump domain info", dump_domains);
+        debug_keys::register_key('q', "dump domain info (and send VIRQ_DEBUG)", dump_domains);
         debug_keys::register_key('d', "dump registers of every vCPU", dump_registers);
     }
 } key_registrar;

@@ -52,6 +52,18 @@ inline constexpr uint32_t xenmem_increase_reservation = 0, xenmem_decrease_reser
                           xenmem_machine_memory_map = 10, xenmem_add_to_physmap_batch = 23,
                           xenmem_get_sharing_freed_pages = 18;
 inline constexpr uint32_t memop_cmd_mask = 0x3f;   // MEMOP_CMD_MASK: higher bits carry a continuation
+inline constexpr uint32_t memop_extent_shift = 6;  // MEMOP_EXTENT_SHIFT: the continuation's start extent
+inline constexpr uint32_t xenmem_populate_physmap = 6;
+struct MemoryReservation {       // struct xen_memory_reservation
+    uint64_t extent_start;       // guest handle of xen_pfn_t (gfns, for a translated guest)
+    uint64_t nr_extents;
+    uint32_t extent_order;
+    uint32_t mem_flags;
+    uint16_t domid;
+    uint16_t pad[3];
+};
+static_assert(sizeof(MemoryReservation) == 32);
+inline constexpr uint32_t domu_max_order = 9;      // CONFIG_DOMU_MAX_ORDER on x86 (memop-max-order)
 struct RemoveFromPhysmap { uint16_t domid; uint16_t pad[3]; uint64_t gpfn; };   // XENMEM_remove_from_physmap (15)
 inline constexpr uint32_t xenmem_remove_from_physmap = 15;
 inline constexpr uint32_t xenmapspace_shared_info = 0, xenmapspace_grant_table = 1,
@@ -160,6 +172,17 @@ struct EvtchnBindPirq { uint32_t pirq; uint32_t flags; EvtchnPort port; };
 struct EvtchnBindIpi { uint32_t vcpu; EvtchnPort port; };
 struct EvtchnPortOnly { EvtchnPort port; };   // close, send, unmask
 struct EvtchnBindVcpu { EvtchnPort port; uint32_t vcpu; };
+
+struct EvtchnInitControl {       // struct evtchn_init_control (FIFO ABI)
+    uint64_t control_gfn;
+    uint32_t offset;
+    uint32_t vcpu;
+    uint8_t link_bits;           // OUT
+    uint8_t pad[7];
+};
+static_assert(sizeof(EvtchnInitControl) == 24);
+// struct evtchn_fifo_control_block: ready, _rsvd, head[EVTCHN_FIFO_MAX_QUEUES = 16].
+inline constexpr uint32_t evtchn_fifo_control_block_size = 72;
 struct EvtchnStatus {
     uint16_t dom;
     uint16_t pad;

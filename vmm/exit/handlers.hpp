@@ -13,6 +13,8 @@ void task_switch(Vcpu& v);         // emulated, vmm/exit/task_switch.cpp
 void xsetbv(Vcpu& v);
 void hlt(Vcpu& v);
 void ept_violation(Vcpu& v);
+// A data access to a gpa with nothing mapped (vmm/exit/mmio_unbacked.cpp).
+void unbacked_access(Vcpu& v, uint64_t gpa, bool write);
 void ept_misconfig(Vcpu& v);
 void triple_fault(Vcpu& v);
 void external_interrupt(Vcpu& v);

@@ -31,11 +31,23 @@ void hlt(Vcpu& v)
 
 void ept_violation(Vcpu& v)
 {
-    // Exit qualification bits 0-2: the access was a read, write or fetch (SDM Vol 3C Table 28-7).
+    // Exit qualification (SDM Vol 3C Table 28-7): bits 0-2 the access was a
+    // read, write or fetch; bit 7 a linear address goes with it, bit 8 it was
+    // the access itself rather than the guest's page walk.
     const uint64_t q = vmx::read(vmx::Field::exit_qualification);
-    const char* kind = (q & 2) ? "write" : (q & 4) ? "instruction fetch" : "read";
-    domains::crash(*v.domain, "EPT violation at gpa 0x%lx %s (rip 0x%lx)", vmx::read(vmx::Field::guest_physical_address),
-                   kind, vmx::read(vmx::Field::guest_rip));
+    const uint64_t gpa = vmx::read(vmx::Field::guest_physical_address);
+    const bool fetch = q & 4;
+    const bool the_access = (q & (1u << 7)) && (q & (1u << 8));
+    const bool delivering = vmx::read(vmx::Field::idt_vectoring_info) & (1u << 31);   // an event's IDT/stack access
+    // Nothing mapped at all (a page that is mapped read-only, or one of the
+    // domain's special pages, keeps crashing it as before): Xen's answer for a
+    // PVH domU, all ones and writes dropped.
+    if (!fetch && the_access && !delivering && !v.domain->ept().translate(GuestPhys{gpa})) {
+        unbacked_access(v, gpa, q & 2);
+        return;
+    }
+    const char* kind = (q & 2) ? "write" : fetch ? "instruction fetch" : "read";
+    domains::crash(*v.domain, "EPT violation at gpa 0x%lx %s (rip 0x%lx)", gpa, kind, vmx::read(vmx::Field::guest_rip));
 }
 
 void ept_misconfig(Vcpu& v)

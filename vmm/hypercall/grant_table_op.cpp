@@ -91,6 +91,17 @@ int64_t grant_table_op(Vcpu& v, Args& args)
         gv.version = 1;
         return guest::copy_to(v, args[1], &gv, sizeof gv) ? 0 : xen::err::efault;
     }
+    case xen::gnttabop_set_version: {
+        // struct gnttab_set_version { uint32_t version; }, IN and OUT. Only v1
+        // exists here, as in a Xen with gnttab max_ver=1 (common/grant_table.c
+        // gnttab_set_version): 1 is 0; 2 is -ENOSYS; anything else -EINVAL;
+        // and the current version (1) is written back in every case.
+        uint32_t version = 0;
+        if (!guest::copy_from(v, args[1], &version, sizeof version)) return xen::err::efault;
+        const int64_t rc = version == 1 ? 0 : version == 2 ? xen::err::enosys : xen::err::einval;
+        version = 1;
+        return guest::copy_to(v, args[1], &version, sizeof version) ? rc : xen::err::efault;
+    }
     default: return xen::err::enosys;
     }
 }

@@ -1,5 +1,5 @@
-// memory_op: the guest's memory map, its reservation, and placing the
-// shared_info page in its physical address space.
+// memory_op: the guest's memory map, its reservation (and ballooning within
+// it), and placing the shared_info page in its physical address space.
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
@@ -33,13 +33,68 @@ int64_t memory_map(Vcpu& v, Args& args)
     return guest::copy_to(v, args[1], &entries, sizeof entries) ? 0 : xen::err::efault;
 }
 
-int64_t reservation(Vcpu& v, Args& args)
+int64_t reservation(Vcpu& v, Args& args, bool current)
 {
     uint16_t domid = 0;
     if (!guest::copy_from(v, args[1], &domid, sizeof domid)) return xen::err::efault;
     int64_t err = 0;
     Domain* d = target_domain(v, domid, err);
-    return d ? static_cast<int64_t>(d->memory_bytes / page_size) : err;
+    if (!d) return err;
+    // Xen: tot_pages and max_pages. Ballooning moves the first only.
+    return static_cast<int64_t>(current ? d->ram_pages() : d->memory_bytes / page_size);
+}
+
+struct MemoryReservation32 {
+    uint32_t extent_start;
+    uint32_t nr_extents;
+    uint32_t extent_order;
+    uint32_t mem_flags;
+    uint16_t domid;
+    uint16_t pad;
+};
+static_assert(sizeof(MemoryReservation32) == 20);
+
+// XENMEM_decrease_reservation (out) and XENMEM_populate_physmap (in) on a
+// domain's own RAM: extents of 2^extent_order pages at the gfns of the
+// list. As in Xen (common/memory.c), the answer is the number of extents
+// done; whatever stops the call (a bad argument, a page that is not its RAM,
+// a gfn already in use, the reservation full) just ends the count there.
+// A bounded number of pages per exit; the rest continues with the start
+// extent in the command's upper bits (MEMOP_EXTENT_SHIFT), as Xen's does.
+int64_t balloon(Vcpu& v, Args& args, bool out)
+{
+    const uint64_t cmd = args[0];
+    const uint64_t start = cmd >> xen::memop_extent_shift;
+    xen::MemoryReservation r{};
+    if (args.is64) {
+        if (!guest::copy_from(v, args[1], &r, sizeof r)) return static_cast<int64_t>(start);
+    } else {
+        MemoryReservation32 c{};
+        if (!guest::copy_from(v, args[1], &c, sizeof c)) return static_cast<int64_t>(start);
+        r = xen::MemoryReservation{c.extent_start, c.nr_extents, c.extent_order, c.mem_flags, c.domid, {}};
+    }
+    if (r.nr_extents > (0xffffffffull >> xen::memop_extent_shift) || start >= r.nr_extents)
+        return static_cast<int64_t>(start);
+    int64_t err = 0;
+    Domain* d = target_domain(v, r.domid, err);
+    if (!d || !d->populated || r.extent_order > xen::domu_max_order) return static_cast<int64_t>(start);
+    const uint64_t extent_pages = 1ull << r.extent_order;
+    const uint64_t pfn_bytes = args.is64 ? 8 : 4;   // xen_pfn_t is an unsigned long
+    constexpr uint64_t pages_per_exit = 512;
+    uint64_t pages = 0;
+    uint64_t i = start;
+    for (; i < r.nr_extents; ++i) {
+        if (i != start && pages + extent_pages > pages_per_exit) {
+            set_arg(args, 0, (cmd & xen::memop_cmd_mask) | (i << xen::memop_extent_shift));
+            return preempted;
+        }
+        uint64_t gfn = 0;
+        if (!guest::copy_from(v, r.extent_start + i * pfn_bytes, &gfn, pfn_bytes)) break;
+        const uint64_t done = out ? d->balloon_out(gfn, extent_pages) : d->balloon_in(gfn, extent_pages);
+        pages += done;
+        if (done != extent_pages) break;
+    }
+    return static_cast<int64_t>(i);
 }
 
 int64_t add_to_physmap(Vcpu& v, Args& args)
@@ -126,8 +181,10 @@ int64_t memory_op(Vcpu& v, Args& args)
 {
     switch (args[0] & xen::memop_cmd_mask) {
     case xen::xenmem_memory_map: return memory_map(v, args);
-    case xen::xenmem_current_reservation:
-    case xen::xenmem_maximum_reservation: return reservation(v, args);
+    case xen::xenmem_decrease_reservation: return balloon(v, args, true);
+    case xen::xenmem_populate_physmap: return balloon(v, args, false);
+    case xen::xenmem_current_reservation: return reservation(v, args, true);
+    case xen::xenmem_maximum_reservation: return reservation(v, args, false);
     case xen::xenmem_maximum_ram_page: return static_cast<int64_t>(memory::stats().total_frames);
     case xen::xenmem_add_to_physmap: return add_to_physmap(v, args);
     case xen::xenmem_add_to_physmap_batch: return add_to_physmap_batch(v, args);

@@ -39,6 +39,7 @@ inline constexpr long XEN_EINVAL = 22;
 inline constexpr long XEN_ENOSPC = 28;
 inline constexpr long XEN_ENOSYS = 38;
 inline constexpr long XEN_ETIME = 62;
+inline constexpr long XEN_EOPNOTSUPP = 95;
 
 // console_io commands.
 inline constexpr unsigned CONSOLEIO_write = 0;
@@ -66,6 +67,10 @@ struct sched_shutdown {
 
 // memory_op (memory.h). Xen reads the sub-op from the low 6 bits of cmd (the
 // rest carries a continuation's start extent).
+inline constexpr unsigned XENMEM_decrease_reservation = 1;
+inline constexpr unsigned XENMEM_current_reservation = 3;
+inline constexpr unsigned XENMEM_maximum_reservation = 4;
+inline constexpr unsigned XENMEM_populate_physmap = 6;
 inline constexpr unsigned XENMEM_add_to_physmap = 7;
 inline constexpr unsigned XENMEM_memory_map = 9;
 inline constexpr unsigned XENMEM_remove_from_physmap = 15;
@@ -80,6 +85,17 @@ inline constexpr unsigned XENMAPSPACE_gmfn_foreign = 4;
 // idx bit for XENMAPSPACE_grant_table: a status frame (v2) instead of a shared one.
 inline constexpr uint64_t XENMAPIDX_grant_table_status = 1u << 31;
 inline constexpr unsigned MEMOP_CMD_MASK = (1u << 6) - 1;
+
+// XENMEM_increase/decrease_reservation, XENMEM_populate_physmap: extents of
+// 2^extent_order pages; for an auto-translated guest extent_start lists gfns
+// (xen_pfn_t, an unsigned long). The call returns the extents done.
+struct xen_memory_reservation {
+    uintptr_t extent_start;
+    unsigned long nr_extents;
+    uint32_t extent_order;
+    uint32_t mem_flags;
+    uint16_t domid;
+};
 
 // XENMEM_memory_map argument: nr_entries in (capacity) / out (count), and a
 // guest handle (a pointer the width of the guest's mode) to e820 entries.
@@ -243,6 +259,7 @@ inline constexpr int EVTCHNOP_alloc_unbound = 6;
 inline constexpr int EVTCHNOP_bind_ipi = 7;
 inline constexpr int EVTCHNOP_bind_vcpu = 8;
 inline constexpr int EVTCHNOP_unmask = 9;
+inline constexpr int EVTCHNOP_init_control = 11;   // the FIFO ABI's set-up
 
 struct evtchn_alloc_unbound {
     uint16_t dom, remote_dom;  // IN
@@ -268,6 +285,14 @@ struct evtchn_port_op {  // evtchn_close, evtchn_send, evtchn_unmask
 struct evtchn_bind_vcpu {
     uint32_t port, vcpu;
 };
+struct evtchn_init_control {
+    uint64_t control_gfn;  // IN
+    uint32_t offset;       // IN
+    uint32_t vcpu;         // IN
+    uint8_t link_bits;     // OUT
+    uint8_t pad[7];
+};
+static_assert(sizeof(evtchn_init_control) == 24);
 struct evtchn_status {
     uint16_t dom;  // IN
     uint16_t pad;
@@ -327,6 +352,13 @@ inline constexpr unsigned GNTTABOP_unmap_grant_ref = 1;
 inline constexpr unsigned GNTTABOP_setup_table = 2;
 inline constexpr unsigned GNTTABOP_copy = 5;
 inline constexpr unsigned GNTTABOP_query_size = 6;
+inline constexpr unsigned GNTTABOP_set_version = 8;   // struct gnttab_set_version { uint32_t version; } (IN/OUT)
+inline constexpr unsigned GNTTABOP_get_version = 10;
+struct gnttab_get_version {
+    uint16_t dom;  // IN
+    uint16_t pad;
+    uint32_t version;  // OUT
+};
 
 struct grant_entry_v1 {
     uint16_t flags;  // GTF_*

@@ -1,7 +1,9 @@
-// wild: writes to guest-physical memory just past its RAM. The address is in
-// the guest's own identity map, so the write reaches the hypervisor's second
-// stage (EPT), which has nothing there: the hypervisor must crash this domain
-// alone. Reaching the line after the write is a hypervisor bug.
+// wild: writes to guest-physical memory just past its RAM, reads it back,
+// then jumps there. The address is in the guest's own identity map, so each
+// access reaches the hypervisor's second stage (EPT), which has nothing
+// there. As in Xen for a PVH domU, the write is dropped and the read gives
+// all ones; the instruction fetch must crash this domain alone. Reaching the
+// line after the jump is a hypervisor bug.
 #include "../lib/print.hpp"
 #include "../lib/runtime.hpp"
 
@@ -27,6 +29,10 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
 #endif
     auto* p = reinterpret_cast<volatile uint64_t*>(static_cast<uintptr_t>(target));
     *p = 0x57494c4457494c44ull;  // "DLIWDLIW"
-    print("wild: write succeeded (BUG)\n");
+    const uint64_t back = *p;
+    print("wild: read back 0x%llx\n", static_cast<unsigned long long>(back));
+    print("wild: jumping to 0x%llx\n", static_cast<unsigned long long>(target));
+    reinterpret_cast<void (*)()>(static_cast<uintptr_t>(target))();
+    print("wild: jump succeeded (BUG)\n");
     poweroff();
 }
