@@ -15,6 +15,8 @@ set(MENHIR_PURE_SOURCES
   vmm/event_channel.cpp
   vmm/pvh_start_info.cpp
   vmm/grant_table.cpp
+  vmm/console_ring.cpp
+  kernel/console_input.cpp
   kernel/time/pvclock.cpp
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
