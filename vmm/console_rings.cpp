@@ -37,15 +37,20 @@ void stop_locked(Served& s)
 void drain_locked(Served& s)
 {
     Domain& d = *s.domain;
-    char buf[drain_max];
-    const conring::Drained r = conring::drain_out(ring_of(s), buf, sizeof buf);
-    if (r.status == conring::Status::hostile) {
-        info("d%u: console ring dropped: out_prod - out_cons exceeds the %u-byte ring", d.id,
-             xen::xencons_out_size);
-        stop_locked(s);
-        return;
+    char buf[256];   // small chunks: this runs on the hypercall path's stack
+    for (uint32_t total = 0; total < drain_max;) {
+        const uint32_t want = drain_max - total < sizeof buf ? drain_max - total : sizeof buf;
+        const conring::Drained r = conring::drain_out(ring_of(s), buf, want);
+        if (r.status == conring::Status::hostile) {
+            info("d%u: console ring dropped: out_prod - out_cons exceeds the %u-byte ring", d.id,
+                 xen::xencons_out_size);
+            stop_locked(s);
+            return;
+        }
+        for (uint32_t i = 0; i < r.bytes; ++i) d.console_put(buf[i]);
+        if (r.bytes < want) return;
+        total += r.bytes;
     }
-    for (uint32_t i = 0; i < r.bytes; ++i) d.console_put(buf[i]);
 }
 
 } // namespace
