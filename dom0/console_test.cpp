@@ -149,16 +149,27 @@ void release_if_gone() {
         print("dom0: d%u is gone, its console released\n", g_taken.dom);
 }
 
+// "take N" / "kill N": the domain id after the word, 0 if none.
+uint16_t domain_arg(const char* line, const char* word) {
+    const size_t n = str_len(word);
+    if (__builtin_memcmp(line, word, n) != 0 || line[n] != ' ') return 0;
+    char option[24];
+    format(option, sizeof option, "n=%s", line + n + 1);
+    uint64_t dom = 0;
+    if (!cmdline_number(option, "n", &dom) || dom >= xen::DOMID_FIRST_RESERVED) return 0;
+    return static_cast<uint16_t>(dom);
+}
+
 void handle_line(const char* line) {
     print("dom0: input '%s'\n", line);
-    if (line[0] == 't' && line[1] == 'a' && line[2] == 'k' && line[3] == 'e' && line[4] == ' ') {
-        uint64_t dom = 0;
-        char word[24];
-        format(word, sizeof word, "n=%s", line + 5);
-        if (!cmdline_number(word, "n", &dom) || dom == 0 || dom >= xen::DOMID_FIRST_RESERVED)
-            print("dom0: FAIL bad domain in '%s'\n", line);
-        else
-            take(static_cast<uint16_t>(dom));
+    if (const uint16_t dom = domain_arg(line, "kill")) {
+        abi::Domctl c = domctl_op(abi::DomctlCmd::shutdown, dom);
+        c.u.shutdown.reason = 0;   // SHUTDOWN_poweroff
+        print("dom0: domctl shutdown(d%u) -> %ld\n", dom, domctl(&c));
+        return;
+    }
+    if (const uint16_t dom = domain_arg(line, "take")) {
+        take(dom);
         return;
     }
     forward(line);

@@ -13,6 +13,8 @@ namespace dom0 {
 // domain's in[] (with CR), and what it writes to out[] is printed as
 // `dom0: dN: TEXT` lines. When the domain dies (VIRQ_DOM_EXC) the page is
 // unmapped and the port closed: `dom0: dN is gone, its console released`.
+// `kill N`: domctl shutdown (poweroff) of domain N,
+// `dom0: domctl shutdown(dN) -> RC`.
 // Never returns.
 [[noreturn]] void test_console();
 

@@ -7,14 +7,15 @@ dom0 takes it over (issue 7, section 3). One boot, two CPUs: dom0 with
                 both memory maps, the port unbound for dom 0; a hello and 30
                 lines through the ring (indices wrap, one send drains a full
                 ring) arrive as `(d1) ...` lines; then it echoes input.
-  hostile (2)   conring mode=hostile: out_prod = out_cons + 100000; the
-                hypervisor drops the ring with a log line, the domain lives
-                on (a later ring line is not printed, out_cons stays), says
-                so through console_io and powers off.
+  hostile (2)   conring mode=hostile linger: out_prod = out_cons + 100000;
+                the hypervisor drops the ring with a log line, the domain
+                lives on (a later ring line is not printed, out_cons stays),
+                says so through console_io and waits until dom0 shuts it
+                down (`kill 2` typed to dom0).
 
 Then serial input: Ctrl-A three times goes DOM0 -> Menhir -> DOM1 (typed
 text reaches d1's in[], its echo comes back through the ring) -> DOM0, never
-to DOM2 (dropped and dead). dom0 is told `take 1`: the hypervisor hands the
+to DOM2 (alive, but its ring was dropped). dom0 is told `take 1`: the hypervisor hands the
 ring over (domctl console_handover), dom0 binds the port and maps the page;
 a line typed to dom0 is forwarded into d1's in[] and d1's echo now reaches
 dom0 (`dom0: d1: ...`), not the hypervisor; the input cycle skips DOM1
@@ -28,7 +29,7 @@ CONRING = guest("conring")
 iso = iso_with_modules("console_rings", [
     (DOM0_ELF, "dom0 test=console"),
     (CONRING, "domain name=conring memory=8 vcpus=1 cmdline=lines=%d" % LINES),
-    (CONRING, "domain name=hostile memory=8 vcpus=1 cmdline=mode=hostile"),
+    (CONRING, "domain name=hostile memory=8 vcpus=1 cmdline=\"mode=hostile linger\""),
 ])
 
 TO_DOM1 = r"^menhir: \*\*\* Serial input to DOM1 \(type 'CTRL-a' three times to switch input\)$"
@@ -67,8 +68,7 @@ with Machine(cpus=2, iso=iso, timeout=420) as m:
                timeout=60, anywhere=True)
     m.wait_for(D2 + r"ring dropped, out_cons stays at \d+ ok$", timeout=60, anywhere=True)
     m.wait_for(D2 + r"still alive after the hostile ring$", timeout=60, anywhere=True)
-    m.wait_for(r"^menhir: domain 2 \(hostile\) shut down: poweroff$", timeout=60, anywhere=True)
-    m.wait_for(r"^menhir: domain 2 \(hostile\) destroyed, frames free: \d+$", timeout=60, anywhere=True)
+    m.wait_for(D2 + r"lingering until shut down$", timeout=60, anywhere=True)
 
     # Input: DOM0 -> Menhir -> DOM1, text echoed through d1's ring.
     m.switch_input()
@@ -79,13 +79,20 @@ with Machine(cpus=2, iso=iso, timeout=420) as m:
     m.wait_for(D1 + r"got 'xyz'$", timeout=60)
     m.send("hello ring\r")
     m.wait_for(D1 + r"got 'hello ring'$", timeout=60)
-    # Then back to dom0: DOM2 is not in the cycle (its ring was dropped, it died).
+    # Then back to dom0: DOM2 is alive but not in the cycle (its ring was dropped).
     m.switch_input()
     m.wait_for(TO_DOM0, timeout=30)
     check(switches(m)[-4:] == ["DOM0", "Menhir", "DOM1", "DOM0"],
           "input went %s, expected DOM0 -> Menhir -> DOM1 -> DOM0" % switches(m))
+    check(m.count(r"^menhir: domain 2 \(hostile\) (shut down|crashed|destroyed)") == 0,
+          "d2 stopped before the input cycle was checked")
     # The text typed for d1 did not go to dom0.
     check(m.count(r"^\(d0\) dom0: input ") == 0, "dom0 got input meant for d1")
+    # dom0 shuts the lingering d2 down.
+    m.send("kill 2\r")
+    m.wait_for(r"^\(d0\) dom0: domctl shutdown\(d2\) -> 0$", timeout=60)
+    m.wait_for(r"^menhir: domain 2 \(hostile\) shut down: poweroff$", timeout=60, anywhere=True)
+    m.wait_for(r"^menhir: domain 2 \(hostile\) destroyed, frames free: \d+$", timeout=60, anywhere=True)
 
     # Hand d1's console to dom0's back end.
     m.send("take 1\r")

@@ -19,7 +19,8 @@
 // sends. The back end must drop the ring without harming the domain: after
 // a sane out_prod, a line and a send, out_cons must not move (printed
 // `conring: ring dropped, out_cons stays at N ok`), then
-// `conring: still alive after the hostile ring` and a power-off.
+// `conring: still alive after the hostile ring` and a power-off (with
+// `linger`: `conring: lingering until shut down`, and it waits for that).
 #include "../lib/events.hpp"
 #include "../lib/hypercall.hpp"
 #include "../lib/print.hpp"
@@ -111,6 +112,12 @@ void hostile() {
     if (after != now) print("conring: FAIL out_cons moved from %u to %u after the ring was dropped\n", now, after);
     else print("conring: ring dropped, out_cons stays at %u ok\n", after);
     print("conring: still alive after the hostile ring\n");
+    char unused[4];
+    if (cmdline_option(cmdline(), "linger", unused, sizeof unused)) {
+        // Alive but without a console: someone else (dom0) shuts us down.
+        print("conring: lingering until shut down\n");
+        for (;;) ev::wait_until([] { return false; }, ev::FOREVER);
+    }
     poweroff();
 }
 
