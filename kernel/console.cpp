@@ -32,20 +32,6 @@ console_input::Target input_target{};   // dom0
 console::GuestInput guest_input{};
 int switch_count = 0;
 
-void switch_input()
-{
-    uint16_t ids[128];
-    const size_t n = guest_input.served_ids ? guest_input.served_ids(ids, sizeof ids / sizeof ids[0]) : 0;
-    input_target = console_input::next(input_target, ids, n);
-    switch (input_target.kind) {
-    case console_input::Kind::dom0: info("*** Serial input to DOM0 (type 'CTRL-a' three times to switch input)"); break;
-    case console_input::Kind::menhir: info("*** Serial input to Menhir (type 'CTRL-a' three times to switch input)"); break;
-    case console_input::Kind::domain:
-        info("*** Serial input to DOM%u (type 'CTRL-a' three times to switch input)", input_target.domid);
-        break;
-    }
-}
-
 void emit(const char* text, size_t len, bool to_serial)
 {
     log_ring.write(text, len);
@@ -120,6 +106,25 @@ void enable_input_interrupts()
     com1.enable_rx_interrupt();
     while (com1.has_byte()) (void)com1.get();   // drop bytes typed during boot
 }
+
+namespace {
+
+// Ctrl-A three times: the next target of the cycle, announced as Xen does.
+void switch_input()
+{
+    uint16_t ids[128];
+    const size_t n = guest_input.served_ids ? guest_input.served_ids(ids, sizeof ids / sizeof ids[0]) : 0;
+    input_target = console_input::next(input_target, ids, n);
+    switch (input_target.kind) {
+    case console_input::Kind::dom0: info("*** Serial input to DOM0 (type 'CTRL-a' three times to switch input)"); break;
+    case console_input::Kind::menhir: info("*** Serial input to Menhir (type 'CTRL-a' three times to switch input)"); break;
+    case console_input::Kind::domain:
+        info("*** Serial input to DOM%u (type 'CTRL-a' three times to switch input)", input_target.domid);
+        break;
+    }
+}
+
+} // namespace
 
 void receive(char c)
 {
