@@ -31,6 +31,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/grants.cpp
   vmm/pirq.cpp
   vmm/vcpu_timer.cpp
+  vmm/console_rings.cpp
   kernel/time/rtc.cpp
   vmm/guest_memory.cpp
   vmm/guest_pdptes.cpp

@@ -16,6 +16,8 @@ set(MENHIR_PURE_SOURCES
   vmm/pvh_start_info.cpp
   vmm/grant_table.cpp
   vmm/x86_decode.cpp
+  vmm/console_ring.cpp
+  kernel/console_input.cpp
   kernel/time/pvclock.cpp
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)

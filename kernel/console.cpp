@@ -1,5 +1,6 @@
 #include "kernel/console.hpp"
 #include "arch/x86/cpu.hpp"
+#include "kernel/console_input.hpp"
 #include "drivers/uart16550.hpp"
 #include "kernel/debug_keys.hpp"
 #include "kernel/lib/format.hpp"
@@ -27,8 +28,8 @@ char dom0_input[1024];
 size_t input_head = 0, input_tail = 0;   // bytes queued: head - tail
 void (*input_listener)() = nullptr;
 
-enum class InputTarget { dom0, menhir };
-InputTarget input_target = InputTarget::dom0;
+console_input::Target input_target{};   // dom0
+console::GuestInput guest_input{};
 int switch_count = 0;
 
 void emit(const char* text, size_t len, bool to_serial)
@@ -106,19 +107,40 @@ void enable_input_interrupts()
     while (com1.has_byte()) (void)com1.get();   // drop bytes typed during boot
 }
 
+namespace {
+
+// Ctrl-A three times: the next target of the cycle, announced as Xen does.
+void switch_input()
+{
+    uint16_t ids[128];
+    const size_t n = guest_input.served_ids ? guest_input.served_ids(ids, sizeof ids / sizeof ids[0]) : 0;
+    input_target = console_input::next(input_target, ids, n);
+    switch (input_target.kind) {
+    case console_input::Kind::dom0: info("*** Serial input to DOM0 (type 'CTRL-a' three times to switch input)"); break;
+    case console_input::Kind::menhir: info("*** Serial input to Menhir (type 'CTRL-a' three times to switch input)"); break;
+    case console_input::Kind::domain:
+        info("*** Serial input to DOM%u (type 'CTRL-a' three times to switch input)", input_target.domid);
+        break;
+    }
+}
+
+} // namespace
+
 void receive(char c)
 {
     if (c == switch_char) {
         if (++switch_count < switch_presses) return;
         switch_count = 0;
-        input_target = input_target == InputTarget::dom0 ? InputTarget::menhir : InputTarget::dom0;
-        info("*** Serial input to %s (type 'CTRL-a' three times to switch input)",
-             input_target == InputTarget::dom0 ? "DOM0" : "Menhir");
+        switch_input();
         return;
     }
     switch_count = 0;
-    if (input_target == InputTarget::menhir) {
+    if (input_target.kind == console_input::Kind::menhir) {
         debug_keys::handle(c);
+        return;
+    }
+    if (input_target.kind == console_input::Kind::domain) {
+        if (guest_input.put) guest_input.put(input_target.domid, c);   // dropped if it no longer takes input
         return;
     }
     {
@@ -129,6 +151,8 @@ void receive(char c)
 }
 
 void set_input_listener(void (*listener)()) { input_listener = listener; }
+
+void set_guest_input(const GuestInput& hooks) { guest_input = hooks; }
 
 size_t read_input(char* out, size_t max)
 {

@@ -1,6 +1,7 @@
 // The hypervisor console: every line goes to the in-memory log ring (read
 // later by `xl dmesg`) and, when its level passes loglvl, to the serial line.
-// Serial input goes to dom0 or, after Ctrl-A three times, to the debug keys.
+// Serial input goes to dom0, the debug keys or a domU's console ring, cycled
+// with Ctrl-A three times.
 #pragma once
 #include "kernel/cmdline.hpp"
 #include "kernel/log_ring.hpp"
@@ -24,6 +25,14 @@ void emergency();                                   // panic path: never wait fo
 // queued here, and `listener` is told (dom0's VIRQ_CONSOLE).
 void set_input_listener(void (*listener)());
 [[nodiscard]] size_t read_input(char* out, size_t max);
+// Serial input for the domUs whose console rings the hypervisor serves
+// (vmm/console_rings): Ctrl-A three times cycles dom0 -> Menhir -> each of
+// them by id -> dom0 (kernel/console_input). Called from the UART interrupt.
+struct GuestInput {
+    size_t (*served_ids)(uint16_t* ids, size_t max);   // the domUs taking input now
+    void (*put)(uint16_t domid, char c);               // one byte for that domain
+};
+void set_guest_input(const GuestInput& hooks);
 [[nodiscard]] const LogRing& ring();
 [[nodiscard]] uint8_t irq();                        // the UART's ISA IRQ
 } // namespace console

@@ -8,6 +8,7 @@
 #include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
+#include "vmm/console_rings.hpp"
 #include "vmm/events.hpp"
 #include "kernel/mm/frame_refs.hpp"
 #include "vmm/grants.hpp"
@@ -333,6 +334,7 @@ void reap(Domain& d)
     // stopped is destroyed as soon as none of its vCPUs is loaded.
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
+    console_rings::detach(d);   // it leaves the serial input cycle; its ring frame goes with its RAM
     {
         // No port of another domain may keep pointing here.
         SpinGuard g{events::lock()};

@@ -6,6 +6,8 @@
 #include "kernel/console.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
+#include "vmm/abi/xen_console.hpp"
+#include "vmm/console_rings.hpp"
 #include "vmm/elf_image.hpp"
 #include "vmm/events.hpp"
 #include "vmm/guest_pdptes.hpp"
@@ -83,6 +85,13 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
     pvh::BootInput in{};
     in.memory_bytes = align_up(config.memory_bytes, page_size);
     in.kernel_end = image.highest;
+    // A domU's memory map marks Xen's HVM special pages reserved, as Xen's
+    // PVH toolstack does; its console ring lives there (vmm/console_rings).
+    const bool special_pages = id != 0 && in.memory_bytes <= xen::special_first_gfn * page_size;
+    if (special_pages) {
+        in.special_base = xen::special_first_gfn * page_size;
+        in.special_bytes = xen::special_pages * page_size;
+    }
     in.cmdline = k.cmdline;
     in.module_count = k.module_count;
     for (size_t i = 0; i < k.module_count && i < pvh::max_modules; ++i) in.modules[i] = k.modules[i];
@@ -99,6 +108,8 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
         return nullptr;
     }
     bool ok = elf::load(image, k.image, write_guest, d) && pvh::write(in, layout, write_guest, d);
+    if (ok && id != 0 && !console_rings::attach(*d))
+        info("domain %u (%s): no console ring; it has console_io only", id, config.name);
     if (ok) {
         Vcpu& v = *d->vcpus[0];
         v.ctx.regs.rbx = layout.start_info;
@@ -218,6 +229,9 @@ void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
     } else {
         info("no dom0 kernel among the modules: running the boot-time domains only");
     }
+
+    // Serial input reaches the domUs whose console rings the hypervisor serves.
+    console::set_guest_input(console::GuestInput{console_rings::served_ids, console_rings::input});
 
     // The integration tests compare this with the count after every domU died.
     info("frames free before the boot-time domUs: %lu", memory::stats().free_frames);

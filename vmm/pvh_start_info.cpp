@@ -53,6 +53,11 @@ Error plan_into(const BootInput& in, Layout& out)
         in.reserved_top_bytes >= in.memory_bytes) {
         return Error::bad_memory_size;
     }
+    if (in.special_bytes != 0 &&
+        (in.special_base % page_size != 0 || in.special_bytes % page_size != 0 || in.special_base < in.memory_bytes ||
+         in.special_base > four_gib || in.special_bytes > four_gib - in.special_base)) {
+        return Error::bad_memory_size;
+    }
     const uint64_t usable = in.memory_bytes - in.reserved_top_bytes;
     if (in.kernel_end > usable) {
         return Error::kernel_outside_ram;
@@ -76,7 +81,7 @@ Error plan_into(const BootInput& in, Layout& out)
         !a.take(in.module_count * sizeof(ModlistEntry), alignof(ModlistEntry), out.modlist)) {
         return Error::does_not_fit;
     }
-    out.memmap_entries = in.reserved_top_bytes != 0 ? 2 : 1;
+    out.memmap_entries = 1 + (in.reserved_top_bytes != 0 ? 1 : 0) + (in.special_bytes != 0 ? 1 : 0);
     if (!a.take(out.memmap_entries * sizeof(MemmapEntry), alignof(MemmapEntry), out.memmap)) {
         return Error::does_not_fit;
     }
@@ -176,9 +181,14 @@ bool write(const BootInput& in, const Layout& layout, WriteFn write_fn, void* ct
     }
 
     const uint64_t usable = in.memory_bytes - in.reserved_top_bytes;
-    MemmapEntry map[2]{};
-    map[0] = MemmapEntry{0, usable, e820_ram, 0};
-    map[1] = MemmapEntry{usable, in.reserved_top_bytes, e820_reserved, 0};
+    MemmapEntry map[3]{};
+    uint32_t entries = 0;
+    map[entries++] = MemmapEntry{0, usable, e820_ram, 0};
+    if (in.reserved_top_bytes != 0) map[entries++] = MemmapEntry{usable, in.reserved_top_bytes, e820_reserved, 0};
+    if (in.special_bytes != 0) map[entries++] = MemmapEntry{in.special_base, in.special_bytes, e820_reserved, 0};
+    if (entries != layout.memmap_entries) {
+        return false;
+    }
     if (!write_fn(ctx, layout.memmap, map, layout.memmap_entries * sizeof(MemmapEntry))) {
         return false;
     }

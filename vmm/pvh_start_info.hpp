@@ -77,6 +77,10 @@ struct ModuleInput {
 struct BootInput {
     uint64_t memory_bytes;         // guest RAM is [0, memory_bytes); page multiple
     uint64_t reserved_top_bytes;   // top pages kept for special pages (rings); e820-reserved; page multiple
+    // A range past RAM for the hypervisor's special pages (Xen's HVM special
+    // pages: console ring, xenstore); e820-reserved; size 0 = none.
+    uint64_t special_base;
+    uint64_t special_bytes;
     uint64_t kernel_end;           // one past the kernel image's last byte (elf::Image::highest)
     const char* cmdline;           // may be nullptr
     size_t module_count;
@@ -88,7 +92,7 @@ struct Layout {
     uint64_t start_info;
     uint64_t modlist;                       // 0 when there are no modules
     uint64_t memmap;
-    uint32_t memmap_entries;                // 1, or 2 with a reserved top
+    uint32_t memmap_entries;                // 1, +1 with a reserved top, +1 with special pages
     uint64_t cmdline;                       // 0 when BootInput::cmdline is nullptr
     uint64_t module_cmdline[max_modules];   // 0 when that module has none
     uint64_t module_base[max_modules];      // page-aligned
@@ -107,8 +111,10 @@ const char* to_string(Error);
 //
 // The memory map is RAM [0, memory_bytes - reserved_top_bytes), plus
 // reserved [memory_bytes - reserved_top_bytes, memory_bytes) when that is
-// not empty. bad_memory_size: memory_bytes is 0 or not a page multiple, or
-// reserved_top_bytes is not a page multiple or leaves no RAM.
+// not empty, plus reserved [special_base, + special_bytes) when that is not
+// empty. bad_memory_size: memory_bytes is 0 or not a page multiple, or
+// reserved_top_bytes is not a page multiple or leaves no RAM, or the special
+// range is not page-aligned, starts below memory_bytes or ends above 4 GiB.
 // On error `out` is zeroed.
 [[nodiscard]] Error plan(const BootInput& in, Layout& out);
 

@@ -321,13 +321,14 @@ class Machine:
             time.sleep(delay)
 
     def switch_input(self):
-        """Ctrl-A three times: toggles serial input between dom0 and Menhir."""
+        """Ctrl-A three times: moves serial input on, dom0 -> Menhir -> each
+        boot-time domU whose console ring the hypervisor serves -> dom0."""
         self.send(CTRL_A * 3)
 
     def send_debug_key(self, key):
         """Ctrl-A three times (input to Menhir, whose message is awaited),
-        then the debug key. Input stays with Menhir afterwards: call
-        switch_input() to give it back to dom0."""
+        then the debug key. Input stays with Menhir afterwards: switch_input()
+        moves it on (to dom0 when no domU with a served console ring lives)."""
         self.switch_input()
         self.wait_for(TO_MENHIR, timeout=30)
         self.send(key)

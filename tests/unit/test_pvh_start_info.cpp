@@ -379,3 +379,57 @@ TEST_CASE("pvh: every error has a message", "[pvh]")
         CHECK(std::strlen(s) > 0);
     }
 }
+
+TEST_CASE("pvh: Xen's special pages past RAM are a reserved memmap entry", "[pvh]")
+{
+    pvh::BootInput in = basic();
+    in.reserved_top_bytes = 0;
+    in.special_base = 0xfeff8ull * KiB4;
+    in.special_bytes = 8 * KiB4;
+    pvh::Layout l;
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    CHECK(l.memmap_entries == 2);
+    FakeGuest g;
+    REQUIRE(pvh::write(in, l, FakeGuest::write, &g));
+    const auto e0 = g.read<pvh::MemmapEntry>(l.memmap);
+    CHECK(e0.addr == 0);
+    CHECK(e0.size == 64 * MiB);
+    CHECK(e0.type == pvh::e820_ram);
+    const auto e1 = g.read<pvh::MemmapEntry>(l.memmap + 24);
+    CHECK(e1.addr == 0xfeff8000);
+    CHECK(e1.size == 8 * KiB4);
+    CHECK(e1.type == pvh::e820_reserved);
+
+    // With a reserved top as well: RAM, top, special, in that order.
+    in.reserved_top_bytes = 4 * KiB4;
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    CHECK(l.memmap_entries == 3);
+    FakeGuest g3;
+    REQUIRE(pvh::write(in, l, FakeGuest::write, &g3));
+    CHECK(g3.read<pvh::MemmapEntry>(l.memmap + 24).addr == 64 * MiB - 4 * KiB4);
+    CHECK(g3.read<pvh::MemmapEntry>(l.memmap + 48).addr == 0xfeff8000);
+}
+
+TEST_CASE("pvh: a special range inside RAM, misaligned or past 4 GiB is refused", "[pvh]")
+{
+    pvh::BootInput in = basic();
+    in.special_bytes = 8 * KiB4;
+    pvh::Layout l;
+    in.special_base = 32 * MiB;   // inside RAM
+    CHECK(pvh::plan(in, l) == Error::bad_memory_size);
+    CHECK(l.start_info == 0);
+    in.special_base = 64 * MiB - KiB4;   // overlaps RAM's last page
+    CHECK(pvh::plan(in, l) == Error::bad_memory_size);
+    in.special_base = 0xfeff8000 + 1;
+    CHECK(pvh::plan(in, l) == Error::bad_memory_size);
+    in.special_base = 0xfeff8000;
+    in.special_bytes = 100;
+    CHECK(pvh::plan(in, l) == Error::bad_memory_size);
+    in.special_base = 4 * GiB - 4 * KiB4;
+    in.special_bytes = 8 * KiB4;   // ends past 4 GiB
+    CHECK(pvh::plan(in, l) == Error::bad_memory_size);
+    in.special_base = ~uint64_t{0} & ~(KiB4 - 1);
+    CHECK(pvh::plan(in, l) == Error::bad_memory_size);
+    in.special_base = 4 * GiB - 8 * KiB4;   // ends exactly at 4 GiB
+    CHECK(pvh::plan(in, l) == Error::none);
+}

@@ -22,6 +22,7 @@ enum class DomctlCmd : uint32_t {
     get_credit = 10,       // u.credit
     ioport_permission = 11,  // u.ioport
     irq_permission = 12,     // u.irq
+    console_handover = 13,   // u.console (out): the hypervisor stops serving the domain's console ring
 };
 
 struct DomctlCreate {
@@ -37,6 +38,10 @@ struct DomctlShutdown { uint32_t reason; };   // xen::ShutdownReason
 struct DomctlCredit { uint32_t weight; uint32_t cap; };
 struct DomctlIoport { uint32_t first_port; uint32_t nr_ports; uint32_t allow; };
 struct DomctlIrq { uint32_t irq; uint32_t allow; };
+// The console ring page (guest frame in the domain's physical space) and the
+// domain's unbound port for dom0 (EVTCHNOP_bind_interdomain), as in
+// HVM_PARAM_CONSOLE_PFN / CONSOLE_EVTCHN.
+struct DomctlConsole { uint64_t gfn; uint32_t port; uint32_t pad; };
 
 enum class DomainStateAbi : uint8_t { running = 0, paused = 1, shutdown = 2, crashed = 3, dying = 4 };
 struct DomainInfo {
@@ -66,6 +71,7 @@ struct Domctl {
         DomctlCredit credit;
         DomctlIoport ioport;
         DomctlIrq irq;
+        DomctlConsole console;
         DomainInfo info;
         uint8_t raw[112];
     } u;

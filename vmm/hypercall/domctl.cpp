@@ -4,6 +4,7 @@
 #include "kernel/lib/format.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/menhir.hpp"
+#include "vmm/console_rings.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/domain_builder.hpp"
 #include "vmm/guest_memory.hpp"
@@ -120,6 +121,10 @@ int64_t domctl(Vcpu& v, Args& args)
         rc = d->allow_ports(c.u.ioport.first_port, c.u.ioport.nr_ports, c.u.ioport.allow != 0) ? 0 : xen::err::einval;
         break;
     case DomctlCmd::irq_permission: rc = pirq::permit(*d, c.u.irq.irq, c.u.irq.allow != 0); break;
+    case DomctlCmd::console_handover:
+        c.u.console = abi::DomctlConsole{};
+        rc = console_rings::hand_over(*d, c.u.console.gfn, c.u.console.port);
+        break;
     default: return xen::err::enosys;
     }
     if (rc) return rc;

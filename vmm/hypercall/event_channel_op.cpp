@@ -3,6 +3,7 @@
 // may act on which domain, and raises the events.
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen.hpp"
+#include "vmm/console_rings.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/event_channel.hpp"
 #include "vmm/events.hpp"
@@ -95,11 +96,18 @@ int64_t send(Vcpu& v, uint64_t ptr)
 {
     xen::EvtchnPortOnly p{};
     if (int64_t e = with_arg(v, ptr, p)) return e;
-    SpinGuard g{events::lock()};
-    evtchn::Target t{};
-    if (int64_t e = evtchn::send(v.domain->events, p.port, events::table_of, nullptr, t)) return e;
-    if (t.valid)
-        if (Domain* d = domains::get(t.domid)) events::notify(*d, t.port);
+    bool unbound = false;
+    {
+        SpinGuard g{events::lock()};
+        evtchn::Target t{};
+        if (int64_t e = evtchn::send(v.domain->events, p.port, events::table_of, nullptr, t)) return e;
+        if (t.valid)
+            if (Domain* d = domains::get(t.domid)) events::notify(*d, t.port);
+        unbound = !t.valid && v.domain->events.ports[p.port].state == evtchn::State::unbound;
+    }
+    // An unbound port may be the console ring the hypervisor serves (taken
+    // outside the event lock: the console service's lock comes first).
+    if (unbound) console_rings::notified(*v.domain, p.port);
     return 0;
 }
 

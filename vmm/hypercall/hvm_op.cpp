@@ -1,6 +1,7 @@
-// hvm_op: HVM parameters. The store and console parameters read 0 until
-// dom0 provides them; a guest may set only its own callback (how its event
-// upcalls arrive: only the vector type is offered).
+// hvm_op: HVM parameters. A boot-time domU finds its console ring in the
+// console parameters (vmm/console_rings); the store parameters read 0 (no
+// xenstore yet) unless dom0 sets them; a guest may set only its own callback
+// (how its event upcalls arrive: only the vector type is offered).
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"

@@ -2,6 +2,7 @@
 // it), and placing the shared_info page in its physical address space.
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
+#include "vmm/abi/xen_console.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/grants.hpp"
 #include "vmm/guest_memory.hpp"
@@ -25,11 +26,14 @@ int64_t memory_map(Vcpu& v, Args& args)
         if (!guest::copy_from(v, args[1], &m, sizeof m)) return xen::err::efault;
         map = xen::MemoryMap{m.nr_entries, 0, m.buffer};
     }
-    // The same map as hvm_start_info's: all of the domain's RAM from 0.
-    const xen::E820Entry ram{0, v.domain->memory_bytes, 1};
+    // The same map as hvm_start_info's: all of the domain's RAM from 0, and
+    // the special pages reserved when it has its console ring there.
+    const xen::E820Entry table[2] = {{0, v.domain->memory_bytes, 1},
+                                     {xen::special_first_gfn * page_size, xen::special_pages * page_size, 2}};
+    const uint32_t entries =
+        v.domain->hvm_params[xen::hvm_param_console_pfn] == xen::special_console_gfn && map.nr_entries >= 2 ? 2 : 1;
     if (map.nr_entries < 1) return xen::err::einval;
-    if (!guest::copy_to(v, map.buffer, &ram, sizeof ram)) return xen::err::efault;
-    const uint32_t entries = 1;
+    if (!guest::copy_to(v, map.buffer, table, entries * sizeof table[0])) return xen::err::efault;
     return guest::copy_to(v, args[1], &entries, sizeof entries) ? 0 : xen::err::efault;
 }
 
@@ -146,10 +150,12 @@ int64_t add_to_physmap_batch(Vcpu& v, Args& args)
             return xen::err::efault;
         int32_t err = 0;
         uint64_t contiguous = 0;
-        // Only the other domain's own RAM: each mapping holds a reference,
-        // so the frame outlives that domain if dom0 keeps it mapped.
+        // Only the other domain's own RAM, and its console ring page (for
+        // dom0's console back end): each mapping holds a reference, so the
+        // frame outlives that domain if dom0 keeps it mapped.
         auto hpa = foreign->translate(idx * page_size, true, contiguous);
-        if (!hpa || idx * page_size >= foreign->memory_bytes ||
+        const bool console_page = idx != 0 && idx == foreign->hvm_params[xen::hvm_param_console_pfn];
+        if (!hpa || (idx * page_size >= foreign->memory_bytes && !console_page) ||
             !self.map_foreign_page(gpfn, hpa->align_down(page_size), true))
             err = static_cast<int32_t>(xen::err::einval);
         if (!guest::copy_to(v, b.errs + i * 4ull, &err, 4)) return xen::err::efault;

@@ -238,6 +238,20 @@ struct hvm_memmap_table_entry {
 };
 static_assert(sizeof(hvm_memmap_table_entry) == 24);
 
+// The console ring page (io/console.h, struct xencons_interface): the guest
+// writes out[] and advances out_prod, reads in[] and advances in_cons; the
+// back end does the rest. Indices run freely, masked with the ring size.
+struct xencons_interface {
+    char in[1024];
+    char out[2048];
+    uint32_t in_cons, in_prod;
+    uint32_t out_cons, out_prod;
+};
+static_assert(__builtin_offsetof(xencons_interface, out) == 1024);
+static_assert(__builtin_offsetof(xencons_interface, in_cons) == 3072);
+static_assert(__builtin_offsetof(xencons_interface, out_prod) == 3084);
+static_assert(sizeof(xencons_interface) == 3088);
+
 // Memory map types (the e820 ones).
 inline constexpr uint32_t MEMMAP_TYPE_RAM = 1;
 inline constexpr uint32_t MEMMAP_TYPE_RESERVED = 2;
