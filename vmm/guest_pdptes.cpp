@@ -1,3 +1,4 @@
+// Guest PDPTEs from guest memory into the VMCS (see guest_pdptes.hpp).
 #include "vmm/guest_pdptes.hpp"
 #include "arch/x86/cpu.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
