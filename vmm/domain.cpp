@@ -363,6 +363,14 @@ Optional<HostPhys> Domain::translate(uint64_t gpa, bool write, uint64_t& contigu
     return t->phys;
 }
 
+Optional<HostPhys> Domain::own_frame(uint64_t gfn, bool write)
+{
+    if (gfn >= ept::Format::max_phys / page_size) return {};
+    auto t = ept().translate(GuestPhys{gfn * page_size});
+    if (!t || !t->flags.owned || !t->flags.read || (write && !t->flags.write)) return {};
+    return t->phys.align_down(page_size);
+}
+
 namespace {
 template <typename Copy>
 bool copy_phys(Domain& d, uint64_t gpa, size_t len, bool write, Copy&& copy)

@@ -89,6 +89,10 @@ struct Domain {
     // Host address of guest-physical `gpa` and how many bytes follow it in
     // the same page; empty if not mapped with the access asked for.
     [[nodiscard]] Optional<HostPhys> translate(uint64_t gpa, bool write, uint64_t& contiguous);
+    // The host frame of guest frame `gfn` if it is the domain's own RAM (the
+    // EPT software bit), mapped with the access asked for: the only pages the
+    // hypervisor writes on the guest's behalf or lets it grant.
+    [[nodiscard]] Optional<HostPhys> own_frame(uint64_t gfn, bool write);
     // Maps `frame` (not the domain's own RAM: it takes a reference on it) at
     // guest frame `gfn`, in place of whatever was there (released).
     [[nodiscard]] bool map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);

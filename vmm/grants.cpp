@@ -7,13 +7,20 @@ namespace {
 
 Spinlock grant_lock;
 
-// The host frame behind a granter's guest frame, if it is its own RAM.
-Optional<HostPhys> granted_frame(Domain& granter, uint32_t gfn, bool write)
+// The host frame behind a granter's guest frame, which must be its own RAM
+// (the EPT software bit): a grant or foreign mapping, or one of its special
+// pages, would let the grant outlive whatever keeps that frame mapped. As
+// Xen answers: a hole (or a read-only frame asked for writing) is
+// GNTST_bad_page (get_paged_frame), a frame the granter does not own is
+// GNTST_general_error (map_grant_ref's "Could not pin grant frame").
+int16_t granted_frame(Domain& granter, uint64_t gfn, bool write, HostPhys& frame)
 {
-    uint64_t contiguous = 0;
-    auto hpa = granter.translate(uint64_t{gfn} * page_size, write, contiguous);
-    if (!hpa) return {};
-    return hpa->align_down(page_size);
+    if (gfn >= ept::Format::max_phys / page_size) return xen::gntst_bad_page;
+    auto t = granter.ept().translate(GuestPhys{gfn * page_size});
+    if (!t || !t->flags.read || (write && !t->flags.write)) return xen::gntst_bad_page;
+    if (!t->flags.owned) return xen::gntst_general_error;
+    frame = t->phys.align_down(page_size);
+    return xen::gntst_okay;
 }
 
 } // namespace
@@ -52,16 +59,18 @@ int16_t map(Domain& mapper, xen::GnttabMapGrantRef& op)
     uint32_t gfn = 0;
     const int16_t st = grant::pin(granter->granter, entries(*granter), op.ref, mapper.id, readonly, gfn);
     if (st != xen::gntst_okay) return st;
-    auto frame = granted_frame(*granter, gfn, !readonly);
+    HostPhys frame{0};
+    const int16_t frame_st = granted_frame(*granter, gfn, !readonly, frame);
     int64_t handle = -1;
-    if (frame) handle = mapper.maptrack.add(grant::Mapping{true, granter->id, op.ref, op.host_addr, readonly, frame->value()});
-    if (!frame || handle < 0 || !mapper.map_foreign_page(op.host_addr / page_size, *frame, !readonly)) {
+    if (frame_st == xen::gntst_okay)
+        handle = mapper.maptrack.add(grant::Mapping{true, granter->id, op.ref, op.host_addr, readonly, frame.value()});
+    if (frame_st != xen::gntst_okay || handle < 0 || !mapper.map_foreign_page(op.host_addr / page_size, frame, !readonly)) {
         if (handle >= 0) {
             grant::Mapping dropped{};
             (void)mapper.maptrack.remove(static_cast<uint32_t>(handle), op.host_addr, dropped);
         }
         (void)grant::unpin(granter->granter, entries(*granter), op.ref, readonly);
-        return !frame ? xen::gntst_bad_page : handle < 0 ? xen::gntst_no_device_space : xen::gntst_bad_virt_addr;
+        return frame_st != xen::gntst_okay ? frame_st : handle < 0 ? xen::gntst_no_device_space : xen::gntst_bad_virt_addr;
     }
     op.handle = static_cast<xen::GrantHandle>(handle);
     op.dev_bus_addr = 0;
@@ -125,14 +134,11 @@ int16_t copy(Domain& caller, const xen::GnttabCopy& op)
             status = grant::pin(s.d->granter, entries(*s.d), s.ref, caller.id, !write, gfn);
             if (status != xen::gntst_okay) break;
             s.pinned = true;
-            auto f = granted_frame(*s.d, gfn, write);
-            if (!f) { status = xen::gntst_bad_page; break; }
-            s.frame = *f;
+            status = granted_frame(*s.d, gfn, write, s.frame);
         } else {
+            // The caller's own RAM only, under the same rule as a grant.
             s.d = &caller;
-            auto f = granted_frame(caller, static_cast<uint32_t>(ptrs[i]->ref_or_gmfn), write);
-            if (!f) { status = xen::gntst_bad_page; break; }
-            s.frame = *f;
+            status = granted_frame(caller, ptrs[i]->ref_or_gmfn, write, s.frame);
         }
     }
     if (status == xen::gntst_okay)

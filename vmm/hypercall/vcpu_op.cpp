@@ -72,13 +72,17 @@ int64_t register_vcpu_info(Vcpu& v, Vcpu& target, uint64_t ptr)
     if (!guest::copy_from(v, ptr, &info, sizeof info)) return xen::err::efault;
     if (info.offset > page_size - sizeof(xen::VcpuInfo)) return xen::err::einval;
     if (target.info != &v.domain->shared()->vcpu_info[target.id]) return xen::err::einval;   // once only, as in Xen
-    uint64_t contiguous = 0;
-    auto hpa = v.domain->translate(info.mfn * page_size + info.offset, true, contiguous);
-    if (!hpa || contiguous < sizeof(xen::VcpuInfo)) return xen::err::einval;
-    auto* moved = phys_to_virt<xen::VcpuInfo>(*hpa);
+    // Only the domain's own RAM (Xen: -EINVAL unless the gfn is a page it
+    // owns): a grant or foreign mapping could go back to its owner while the
+    // hypervisor keeps writing it, and shared_info or a grant-table frame
+    // would have vcpu_info written over its contents.
+    auto frame = v.domain->own_frame(info.mfn, true);
+    if (!frame) return xen::err::einval;
+    const HostPhys hpa = *frame + info.offset;
+    auto* moved = phys_to_virt<xen::VcpuInfo>(hpa);
     __builtin_memcpy(moved, target.info, sizeof *moved);
     // The page stays the hypervisor's to write even if the guest gives it up.
-    target.info_page = hpa->align_down(page_size);
+    target.info_page = *frame;
     frame_refs::get(target.info_page);
     target.info = moved;
     vcpu_timer::update_time_info(target);

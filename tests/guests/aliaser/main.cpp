@@ -1,0 +1,146 @@
+// aliaser: tries to make the hypervisor use, or hand on, pages that are not
+// the domain's own RAM, and to run its per-domain counts past their limits.
+// Alone in its domain; it grants to itself, which Xen allows, so one domain
+// plays granter and mapper. One line per case, `aliaser: CASE -> R
+// (expected E) ok|FAIL`, then `aliaser: N passed, M failed` and power off.
+//
+//  1. Owned frames only. Own page P granted (ref 8) and mapped at gfn X;
+//     X granted onward (ref 9) and mapped at Y must be refused as Xen's
+//     map_grant_ref refuses a frame the granter does not own
+//     (GNTST_general_error), and so must a copy from ref 9, copies naming X
+//     or shared_info as a local frame, and a grant of the shared_info gfn.
+//     VCPUOP_register_vcpu_info on X, on shared_info and on a grant-table
+//     frame: -EINVAL. The hypercall-page MSR at X or at shared_info: #GP.
+//     Then, that the checks do not refuse everything: the hypercall page
+//     and vcpu_info in our own RAM work.
+#include "../lib/check.hpp"
+#include "../lib/events.hpp"
+#include "../lib/grant.hpp"
+#include "../lib/hypercall.hpp"
+#include "../lib/print.hpp"
+#include "../lib/runtime.hpp"
+#include "../lib/x86.hpp"
+
+using namespace guest;
+using namespace xen;
+
+extern "C" const char guest_name[] = "aliaser";
+
+// #GP from the hypercall-page wrmsr: the handler skips the 2-byte wrmsr and counts.
+extern "C" {
+volatile uint32_t aliaser_gp_count = 0;
+void aliaser_gp_entry();
+}
+asm(R"(
+    .text
+    .globl aliaser_gp_entry
+aliaser_gp_entry:
+    addq $8, %rsp
+    addq $2, (%rsp)
+    lock incl aliaser_gp_count(%rip)
+    iretq
+)");
+
+namespace {
+
+constexpr uint32_t REF_OWN = 8;       // page P, our own RAM
+constexpr uint32_t REF_ALIAS = 9;     // gfn X, where ref 8 is mapped
+constexpr uint32_t REF_SHARED = 10;   // the shared_info gfn
+
+Checks c;
+alignas(4096) uint8_t g_page[4096];      // P
+alignas(4096) uint8_t g_copy[4096];      // copy target
+alignas(4096) uint8_t g_hcall[4096];     // where the hypercall page may go
+alignas(64) vcpu_info g_info[2];
+
+uint64_t gfn_of(const void* p) { return reinterpret_cast<uintptr_t>(p) >> 12; }
+
+long copy(uint64_t src, bool src_ref, uint64_t dst, bool dst_ref, uint16_t dom) {
+    gnttab_copy op{};
+    op.source.ref_or_gmfn = src;
+    op.source.domid = src_ref ? dom : DOMID_SELF;
+    op.dest.ref_or_gmfn = dst;
+    op.dest.domid = dst_ref ? dom : DOMID_SELF;
+    op.len = 64;
+    op.flags = static_cast<uint16_t>((src_ref ? GNTCOPY_source_gref : 0) | (dst_ref ? GNTCOPY_dest_gref : 0));
+    long rc = grant_table_op(GNTTABOP_copy, &op, 1);
+    return rc != 0 ? rc : op.status;
+}
+
+long register_info(uint64_t gfn, uint32_t offset) {
+    vcpu_register_vcpu_info r{gfn, offset, 0};
+    return vcpu_op(VCPUOP_register_vcpu_info, 0, &r);
+}
+
+// 1 if writing the hypercall-page MSR with this gfn raised #GP.
+long hypercall_page_faults(uint64_t gfn) {
+    const uint32_t before = aliaser_gp_count;
+    wrmsr(0x40000000u, gfn << 12);   // Xen's hypercall-page MSR (CPUID 0x40000002 EBX)
+    return aliaser_gp_count != before ? 1 : 0;
+}
+
+void owned_frames_only(uint16_t self) {
+    const uint64_t x = alloc_unused_gfn(), y = alloc_unused_gfn();
+    const uint64_t shared_gfn = ev::shared_info_gfn();
+    const uint64_t table_gfn = gfn_of(gnt::table());
+    for (uint32_t i = 0; i < sizeof g_page; ++i) g_page[i] = static_cast<uint8_t>(i * 7 + 1);
+
+    uint32_t hx = 0, hy = 0;
+    gnt::grant_access(REF_OWN, self, gfn_of(g_page), false);
+    long rc = gnt::map(self, REF_OWN, x << 12, GNTMAP_host_map, &hx);
+    c.expect("map own page P (ref 8) at X", rc, GNTST_okay);
+    if (rc != GNTST_okay) return;
+    gnt::grant_access(REF_ALIAS, self, x, false);
+    rc = gnt::map(self, REF_ALIAS, y << 12, GNTMAP_host_map, &hy);
+    c.expect("map ref 9 (gfn X, a grant mapping) at Y", rc, GNTST_general_error);
+    if (rc == GNTST_okay) gnt::unmap(y << 12, hy);
+    rc = gnt::map(self, REF_ALIAS, y << 12, GNTMAP_host_map | GNTMAP_readonly, &hy);
+    c.expect("map ref 9 read-only at Y", rc, GNTST_general_error);
+    if (rc == GNTST_okay) gnt::unmap(y << 12, hy);
+    c.expect("copy from ref 9", copy(REF_ALIAS, true, gfn_of(g_copy), false, self), GNTST_general_error);
+    c.expect("copy into ref 9", copy(gfn_of(g_copy), false, REF_ALIAS, true, self), GNTST_general_error);
+    c.expect("copy from local gfn X", copy(x, false, gfn_of(g_copy), false, self), GNTST_general_error);
+    c.expect("copy into local gfn X", copy(gfn_of(g_copy), false, x, false, self), GNTST_general_error);
+    c.expect("copy from local shared_info gfn", copy(shared_gfn, false, gfn_of(g_copy), false, self),
+             GNTST_general_error);
+    c.expect("copy from a local hole", copy(y, false, gfn_of(g_copy), false, self), GNTST_bad_page);
+    c.expect("copy from ref 8 (own RAM)", copy(REF_OWN, true, gfn_of(g_copy), false, self), GNTST_okay);
+    gnt::grant_access(REF_SHARED, self, shared_gfn, true);
+    rc = gnt::map(self, REF_SHARED, y << 12, GNTMAP_host_map | GNTMAP_readonly, &hy);
+    c.expect("map ref 10 (the shared_info gfn)", rc, GNTST_general_error);
+    if (rc == GNTST_okay) gnt::unmap(y << 12, hy);
+
+    c.expect("register_vcpu_info at X", register_info(x, 0), -XEN_EINVAL);
+    c.expect("register_vcpu_info on shared_info", register_info(shared_gfn, 64), -XEN_EINVAL);
+    c.expect("register_vcpu_info on grant frame 0", register_info(table_gfn, 2048), -XEN_EINVAL);
+
+    idt_set_gate(13, aliaser_gp_entry, 0);
+    c.expect("hypercall page at X: #GP", hypercall_page_faults(x), 1);
+    c.expect("hypercall page on shared_info: #GP", hypercall_page_faults(shared_gfn), 1);
+    c.expect("hypercall page on grant frame 0: #GP", hypercall_page_faults(table_gfn), 1);
+    c.expect("hypercall page in own RAM: no #GP", hypercall_page_faults(gfn_of(g_hcall)), 0);
+    c.expect("  ... and it was written", g_hcall[0] == 0xb8 ? 1 : 0, 1);
+
+    // P behind X still reads as P: nothing above wrote into it.
+    const volatile uint8_t* px = reinterpret_cast<const volatile uint8_t*>(static_cast<uintptr_t>(x << 12));
+    c.expect("P through X unchanged", px[100] == g_page[100] && px[4095] == g_page[4095] ? 1 : 0, 1);
+    c.expect("unmap X", gnt::unmap(x << 12, hx), GNTST_okay);
+    c.expect("end access to ref 8", gnt::end_access(REF_OWN) ? 1 : 0, 1);
+    gnt::end_access(REF_ALIAS);
+    gnt::end_access(REF_SHARED);
+    const uintptr_t own = reinterpret_cast<uintptr_t>(&g_info[1]);
+    c.expect("register_vcpu_info in own RAM", register_info(own >> 12, own & 0xfff), 0);
+}
+
+}  // namespace
+
+extern "C" void guest_main(const xen::hvm_start_info*) {
+    const uint16_t self = xen_domid();
+    if (self == DOMID_INVALID || !ev::init() || !gnt::table_init(1)) {
+        print("aliaser: FAIL no domain id, shared_info or grant table\n");
+        poweroff();
+    }
+    owned_frames_only(self);
+    print("aliaser: %u passed, %u failed\n", c.passed, c.failed);
+    poweroff();
+}
