@@ -17,12 +17,13 @@
 
 namespace menhir {
 
-EptMemory ept_memory;
-
 Optional<HostPhys> EptMemory::alloc_table()
 {
+    if (tables >= max_tables) return {};
     auto f = memory::alloc_frames(1);
-    if (f) __builtin_memset(phys_to_virt(*f), 0, page_size);
+    if (!f) return {};
+    __builtin_memset(phys_to_virt(*f), 0, page_size);
+    ++tables;
     return f;
 }
 
@@ -111,7 +112,7 @@ bool populate_ram(Domain& d, uint64_t bytes)
 void release_memory(Domain& d)
 {
     if (d.ept_root.value() == 0) return;
-    ept::destroy(ept_memory, d.ept_root, paging::levels - 1,
+    ept::destroy(d.ept_tables, d.ept_root, paging::levels - 1,
                  [](HostPhys frame, uint64_t bytes, const ept::Flags& f) {
                      // Its own RAM is released (frames others still map stay
                      // until they unmap); what it mapped of others is put.
@@ -246,7 +247,9 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     d->account.weight = c.weight ? c.weight : sched::default_weight;
     d->account.cap = c.cap;
 
-    auto root = ept_memory.alloc_table();
+    d->ept_tables.max_tables = ept_tables_for(d->memory_bytes) + ept_table_margin;
+    for (auto& gfn : d->special_gfn) gfn = Domain::no_gfn;
+    auto root = d->ept_tables.alloc_table();
     auto shared = memory::alloc_frames(1);
     bool ok = root.has_value() && shared.has_value();
     if (shared) {
@@ -414,66 +417,91 @@ uint64_t* ept_leaf_4k(Domain& d, uint64_t gpa)
     using F = ept::Format;
     HostPhys table = d.ept_root;
     for (int level = paging::levels - 1; level > 0; --level) {
-        uint64_t& e = ept_memory.table(table)[paging::table_index(gpa, level)];
+        uint64_t& e = d.ept_tables.table(table)[paging::table_index(gpa, level)];
         if (!F::is_present(e)) {
-            auto t = ept_memory.alloc_table();
+            auto t = d.ept_tables.alloc_table();
             if (!t) return nullptr;
             e = F::table_entry(*t, {});
         } else if (F::is_leaf(e, level)) {
-            auto t = ept_memory.alloc_table();
+            auto t = d.ept_tables.alloc_table();
             if (!t) return nullptr;
             const uint64_t span = paging::entry_span(level - 1);
             const HostPhys base{F::leaf_address(e, level)};
-            uint64_t* small = ept_memory.table(*t);
+            uint64_t* small = d.ept_tables.table(*t);
             for (uint64_t i = 0; i < paging::entries_per_table; ++i)
                 small[i] = F::leaf_entry(base + i * span, F::leaf_flags(e), level - 1);
             e = F::table_entry(*t, {});
         }
         table = HostPhys{F::table_address(e)};
     }
-    return &ept_memory.table(table)[paging::table_index(gpa, 0)];
+    return &d.ept_tables.table(table)[paging::table_index(gpa, 0)];
 }
 
 // A page of the domain's own RAM leaving its physical map is released, as in
 // Xen when something else is put at that frame; a page of someone else's
 // (or one of its special pages) loses the reference its mapping held.
-void drop_leaf(uint64_t& leaf)
+void drop_leaf(Domain& d, uint64_t& leaf)
 {
     using F = ept::Format;
     if (F::is_present(leaf)) {
         const HostPhys frame{F::leaf_address(leaf, 0)};
-        if (F::leaf_flags(leaf).owned)
+        if (F::leaf_flags(leaf).owned) {
             frame_refs::release(frame);
-        else
+        } else {
             frame_refs::put(frame);
+            --d.extra_mappings;
+        }
     }
     leaf = 0;
 }
 
 } // namespace
 
-bool Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
+MapStatus Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
 {
+    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::bad_gfn;
     const uint64_t gpa = gfn * page_size;
-    if (gpa >= memory_bytes && gpa >= (1ull << 32)) return false;   // inside its RAM, or anywhere below 4 GiB
+    if (gpa >= memory_bytes && gpa >= (1ull << 32)) return MapStatus::bad_gfn;   // inside its RAM, or anywhere below 4 GiB
     uint64_t* leaf = ept_leaf_4k(*this, gpa);
-    if (!leaf) return false;
-    frame_refs::get(frame);   // taken before the old leaf is dropped: it may be the same frame
-    drop_leaf(*leaf);
-    *leaf = ept::Format::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
+    if (!leaf) return MapStatus::no_memory;
+    using F = ept::Format;
+    const bool replaces_extra = F::is_present(*leaf) && !F::leaf_flags(*leaf).owned;
+    if (!replaces_extra && extra_mappings >= max_extra_mappings) return MapStatus::too_many;
+    // Taken before the old leaf is dropped: it may be the same frame.
+    if (!frame_refs::get(frame)) return MapStatus::too_many;
+    drop_leaf(*this, *leaf);
+    *leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
+    ++extra_mappings;
     flush_ept();
-    return true;
+    return MapStatus::ok;
 }
 
-bool Domain::unmap_page(uint64_t gfn)
+MapStatus Domain::map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn)
 {
-    const uint64_t gpa = gfn * page_size;
-    if (!ept().translate(GuestPhys{gpa})) return false;
-    if (uint64_t* leaf = ept_leaf_4k(*this, gpa)) {
-        drop_leaf(*leaf);
-        flush_ept();
+    if (slot >= special_slots) return MapStatus::bad_gfn;
+    const uint64_t old = special_gfn[slot];
+    const MapStatus st = map_foreign_page(gfn, frame, true);
+    if (st != MapStatus::ok) return st;
+    // Its old place goes, if the page is still there (the guest may have
+    // put something else at that frame since).
+    if (old != no_gfn && old != gfn) {
+        auto t = ept().translate(GuestPhys{old * page_size});
+        if (t && !t->flags.owned && t->phys.align_down(page_size) == frame) (void)unmap_page(old);
     }
-    return true;
+    special_gfn[slot] = gfn;
+    return MapStatus::ok;
+}
+
+MapStatus Domain::unmap_page(uint64_t gfn)
+{
+    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::not_mapped;
+    const uint64_t gpa = gfn * page_size;
+    if (!ept().translate(GuestPhys{gpa})) return MapStatus::not_mapped;
+    uint64_t* leaf = ept_leaf_4k(*this, gpa);   // splits a 2 MiB page of RAM: may need a table
+    if (!leaf) return MapStatus::no_memory;
+    drop_leaf(*this, *leaf);
+    flush_ept();
+    return MapStatus::ok;
 }
 
 void Domain::flush_ept()

@@ -15,17 +15,48 @@ enum class DomainState : uint8_t { running, paused, shutdown, crashed, dying };
 [[nodiscard]] const char* to_string(DomainState s);
 [[nodiscard]] const char* to_string(xen::ShutdownReason r);
 
-// EPT tables come from the frame allocator and are reached via the direct map.
+// EPT tables come from the frame allocator and are reached via the direct
+// map. Each domain has its own: the tables its mappings cause are charged to
+// it, up to max_tables (as Xen's per-domain paging pool is), so no domain can
+// make the hypervisor spend memory on its physical map beyond its share.
 struct EptMemory {
+    uint32_t tables{0};       // table frames allocated, root included (freed only with the domain)
+    uint32_t max_tables{0};
     Optional<HostPhys> alloc_table();
     uint64_t* table(HostPhys p);
 };
 using Ept = ept::Table<EptMemory>;
-extern EptMemory ept_memory;
 
 inline constexpr uint32_t max_domains = 128;
 inline constexpr uint32_t max_vcpus_per_domain = 8;
 inline constexpr size_t domain_name_max = 32;
+
+// Per-domain limits (docs/abi.md, "Per-domain limits").
+// EPT table frames beyond what its RAM needs at 4 KiB granularity: room for
+// the pages it maps outside RAM (shared_info, grant frames, grants, foreign
+// frames) in up to this many separate 2 MiB regions.
+inline constexpr uint32_t ept_table_margin = 64;
+// Frames mapped into its physical space that are not its own RAM (grant and
+// foreign mappings, its special pages), at once.
+inline constexpr uint32_t max_extra_mappings = 4096;
+
+// EPT table frames needed to map [0, bytes) with 4 KiB leaves: one per 2 MiB,
+// 1 GiB and 512 GiB of it, and the root.
+[[nodiscard]] constexpr uint32_t ept_tables_for(uint64_t bytes)
+{
+    auto per = [bytes](uint64_t span) { return static_cast<uint32_t>((bytes + span - 1) / span); };
+    return 1 + per(1ull << 39) + per(1ull << 30) + per(1ull << 21);
+}
+static_assert(ept_tables_for(8ull << 20) == 7 && ept_tables_for(2ull << 30) == 1028);
+
+// Why a change to a domain's physical map did not happen.
+enum class MapStatus : uint8_t {
+    ok,
+    bad_gfn,       // outside the space a mapping may use
+    not_mapped,    // nothing there to remove
+    no_memory,     // its EPT table budget (or the host) is out of frames
+    too_many,      // max_extra_mappings reached
+};
 
 struct DomainConfig {
     const char* name;
@@ -47,6 +78,8 @@ struct Domain {
     bool populated;               // its RAM exists
     HostPhys ept_root;
     uint64_t eptp;
+    EptMemory ept_tables;         // its EPT's table frames and their budget
+    uint32_t extra_mappings;      // leaves of its EPT that are not its own RAM
     sched::Account account;
     uint32_t vcpu_count;
     Vcpu* vcpus[max_vcpus_per_domain];
@@ -65,6 +98,12 @@ struct Domain {
     grant::Granter granter;       // its grant table's pins (vmm/grant_table)
     grant::Maptrack maptrack;     // grants of others it has mapped
     HostPhys grant_frames;        // grant::max_frames contiguous frames of v1 entries, 0 until set up
+    // Where shared_info (slot 0) and grant frame i (slot 1 + i) are mapped in
+    // its physical space, no_gfn if nowhere: each lives at one gfn at most,
+    // and mapping it elsewhere moves it, as in Xen.
+    static constexpr uint64_t no_gfn = ~0ull;
+    static constexpr uint32_t special_slots = 1 + grant::max_frames;
+    uint64_t special_gfn[special_slots];
     uint8_t callback_vector;      // from HVM_PARAM_CALLBACK_IRQ (vector type); 0 = none
 
     [[nodiscard]] xen::SharedInfo* shared() const { return phys_to_virt<xen::SharedInfo>(shared_info); }
@@ -82,7 +121,7 @@ struct Domain {
     }
     [[nodiscard]] bool allow_ports(uint32_t first, uint32_t count, bool allow);
 
-    [[nodiscard]] Ept ept() const { return Ept{ept_memory, ept_root}; }
+    [[nodiscard]] Ept ept() { return Ept{ept_tables, ept_root}; }
     // Copies into guest-physical memory; false if [gpa, gpa+len) is not all RAM.
     [[nodiscard]] bool write_phys(uint64_t gpa, const void* src, size_t len);
     [[nodiscard]] bool read_phys(uint64_t gpa, void* dst, size_t len);
@@ -94,11 +133,14 @@ struct Domain {
     // hypervisor writes on the guest's behalf or lets it grant.
     [[nodiscard]] Optional<HostPhys> own_frame(uint64_t gfn, bool write);
     // Maps `frame` (not the domain's own RAM: it takes a reference on it) at
-    // guest frame `gfn`, in place of whatever was there (released).
-    [[nodiscard]] bool map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);
-    // Removes whatever is mapped at guest frame `gfn` (a hole afterwards);
-    // false if nothing was.
-    bool unmap_page(uint64_t gfn);
+    // guest frame `gfn`, in place of whatever was there (released). Counts
+    // against max_extra_mappings and the EPT table budget.
+    [[nodiscard]] MapStatus map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);
+    // Maps special page `slot` (see special_gfn) at `gfn`, removing it from
+    // where it was before.
+    [[nodiscard]] MapStatus map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn);
+    // Removes whatever is mapped at guest frame `gfn` (a hole afterwards).
+    [[nodiscard]] MapStatus unmap_page(uint64_t gfn);
     // Drops cached EPT translations here and makes every other CPU drop them
     // before it runs this domain again.
     void flush_ept();

@@ -64,13 +64,18 @@ int16_t map(Domain& mapper, xen::GnttabMapGrantRef& op)
     int64_t handle = -1;
     if (frame_st == xen::gntst_okay)
         handle = mapper.maptrack.add(grant::Mapping{true, granter->id, op.ref, op.host_addr, readonly, frame.value()});
-    if (frame_st != xen::gntst_okay || handle < 0 || !mapper.map_foreign_page(op.host_addr / page_size, frame, !readonly)) {
+    const MapStatus mapped = frame_st == xen::gntst_okay && handle >= 0
+                                 ? mapper.map_foreign_page(op.host_addr / page_size, frame, !readonly)
+                                 : MapStatus::ok;
+    if (frame_st != xen::gntst_okay || handle < 0 || mapped != MapStatus::ok) {
         if (handle >= 0) {
             grant::Mapping dropped{};
             (void)mapper.maptrack.remove(static_cast<uint32_t>(handle), op.host_addr, dropped);
         }
         (void)grant::unpin(granter->granter, entries(*granter), op.ref, readonly);
-        return frame_st != xen::gntst_okay ? frame_st : handle < 0 ? xen::gntst_no_device_space : xen::gntst_bad_virt_addr;
+        // Xen's create_grant_p2m_mapping answers any failure to change the
+        // physical map with GNTST_general_error.
+        return frame_st != xen::gntst_okay ? frame_st : handle < 0 ? xen::gntst_no_device_space : xen::gntst_general_error;
     }
     op.handle = static_cast<xen::GrantHandle>(handle);
     op.dev_bus_addr = 0;

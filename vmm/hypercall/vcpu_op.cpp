@@ -79,11 +79,11 @@ int64_t register_vcpu_info(Vcpu& v, Vcpu& target, uint64_t ptr)
     auto frame = v.domain->own_frame(info.mfn, true);
     if (!frame) return xen::err::einval;
     const HostPhys hpa = *frame + info.offset;
+    if (!frame_refs::get(*frame)) return xen::err::einval;
     auto* moved = phys_to_virt<xen::VcpuInfo>(hpa);
     __builtin_memcpy(moved, target.info, sizeof *moved);
     // The page stays the hypervisor's to write even if the guest gives it up.
     target.info_page = *frame;
-    frame_refs::get(target.info_page);
     target.info = moved;
     vcpu_timer::update_time_info(target);
     return 0;

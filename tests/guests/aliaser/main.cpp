@@ -13,6 +13,11 @@
 //     frame: -EINVAL. The hypercall-page MSR at X or at shared_info: #GP.
 //     Then, that the checks do not refuse everything: the hypercall page
 //     and vcpu_info in our own RAM work.
+//  2. Bounded counts. shared_info mapped at 33,000 different gfns (a 15-bit
+//     reference count overflowed at 32,768): each call succeeds and moves
+//     the page, as in Xen, so the first gfn is empty afterwards (-ENOENT).
+//     Then shared_info at gfns 2 MiB apart, each needing a new EPT table:
+//     -ENOMEM once the domain's EPT table budget is spent, before 4 GiB.
 #include "../lib/check.hpp"
 #include "../lib/events.hpp"
 #include "../lib/grant.hpp"
@@ -132,6 +137,53 @@ void owned_frames_only(uint16_t self) {
     c.expect("register_vcpu_info in own RAM", register_info(own >> 12, own & 0xfff), 0);
 }
 
+long map_shared_info(uint64_t gfn) {
+    xen_add_to_physmap xatp{DOMID_SELF, 0, XENMAPSPACE_shared_info, 0, gfn};
+    return memory_op(XENMEM_add_to_physmap, &xatp);
+}
+
+long remove_from_physmap(uint64_t gfn) {
+    xen_remove_from_physmap r{};
+    r.domid = DOMID_SELF;
+    r.gpfn = gfn;
+    return memory_op(XENMEM_remove_from_physmap, &r);
+}
+
+constexpr unsigned SHARED_INFO_MOVES = 33000;
+
+void bounded_counts() {
+    // Events are not used from here on: shared_info is away from the gfn
+    // the upcall handler reads until it is put back.
+    const uint64_t home = ev::shared_info_gfn();
+    const uint64_t first = alloc_unused_gfn(SHARED_INFO_MOVES);
+    long last = 0;
+    unsigned done = 0;
+    for (; done < SHARED_INFO_MOVES; ++done) {
+        last = map_shared_info(first + done);
+        if (last != 0) break;
+    }
+    print("aliaser: shared_info mapped at %u gfns from 0x%llx, last result %ld\n", done,
+          static_cast<unsigned long long>(first), last);
+    c.expect("shared_info at 33,000 gfns: calls that succeeded", done, SHARED_INFO_MOVES);
+    c.expect("  ... the first of them is empty again", remove_from_physmap(first), -XEN_ENOENT);
+    c.expect("  ... shared_info back at its gfn", map_shared_info(home), 0);
+    c.expect("  ... and reads as ours", ev::shared()->wc_sec != 0 ? 1 : 0, 1);
+
+    // Far apart: one new EPT table (or more) per call.
+    constexpr uint64_t STRIDE = 512;   // 2 MiB in frames
+    const uint64_t far = (first + SHARED_INFO_MOVES + 2 * STRIDE) & ~(STRIDE - 1);
+    long rc = 0;
+    unsigned mapped = 0;
+    for (uint64_t gfn = far; gfn < (4ull << 30) >> 12; gfn += STRIDE, ++mapped) {
+        rc = map_shared_info(gfn);
+        if (rc != 0) break;
+    }
+    print("aliaser: shared_info at %u gfns 2 MiB apart, then %ld\n", mapped, rc);
+    c.expect("shared_info at gfns 2 MiB apart until refused", rc, -XEN_ENOMEM);
+    c.expect("  ... refused before a quarter of 4 GiB", mapped < 512 ? 1 : 0, 1);
+    c.expect("  ... shared_info back at its gfn", map_shared_info(home), 0);
+}
+
 }  // namespace
 
 extern "C" void guest_main(const xen::hvm_start_info*) {
@@ -141,6 +193,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         poweroff();
     }
     owned_frames_only(self);
+    bounded_counts();
     print("aliaser: %u passed, %u failed\n", c.passed, c.failed);
     poweroff();
 }
