@@ -59,6 +59,8 @@ Domain* table[max_domains];
 
 namespace {
 
+uint64_t generations;   // Domain::generation of the last domain created
+uint32_t last_id;       // the id of the last domain created
 Spinlock vpid_lock;
 uint64_t vpid_used[64];   // 4096 VPIDs; VPID 0 is the host's (SDM Vol 3C 29.1)
 
@@ -239,6 +241,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
         return nullptr;
     }
     d->id = id;
+    d->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
     format(d->name, sizeof d->name, "%s", c.name);
     d->state = DomainState::paused;
     d->shutdown_code = -1;
@@ -276,6 +279,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     for (uint32_t i = 0; i < d->vcpu_count; ++i) d->vcpus[i]->info = &d->shared()->vcpu_info[i];
     vcpu_timer::init_wallclock(*d);
     table[id] = d;
+    last_id = id;
     for (uint32_t i = 0; i < d->vcpu_count; ++i) scheduler::add(*d->vcpus[i]);
     return d;
 }
@@ -291,8 +295,15 @@ bool populate(Domain& d)
 
 uint16_t next_free_id(uint16_t from)
 {
-    for (uint32_t i = from; i < max_domains; ++i)
+    // As Xen's domain id rover: the search starts after the last id given
+    // out, so a destroyed domain's id comes back only after all the others.
+    if (from >= max_domains) return 0;
+    const uint32_t span = max_domains - from;
+    const uint32_t start = last_id >= from ? last_id - from + 1 : 0;
+    for (uint32_t k = 0; k < span; ++k) {
+        const uint32_t i = from + (start + k) % span;
         if (!table[i]) return static_cast<uint16_t>(i);
+    }
     return 0;
 }
 
@@ -337,13 +348,22 @@ void reap(Domain& d)
     // stopped is destroyed as soon as none of its vCPUs is loaded.
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
+    // Dying from here on, under each lock another CPU takes to reach this
+    // domain (grants, events, its physical map): a grant map or copy or an
+    // event send that comes after fails cleanly, and what is already in one
+    // finishes before its lock is let go.
+    grants::retire(d);
     {
         // No port of another domain may keep pointing here.
         SpinGuard g{events::lock()};
+        d.state = DomainState::dying;
         evtchn::close_all(d.events, events::table_of, nullptr);
     }
+    {
+        SpinGuard g{d.p2m_lock};
+        d.state = DomainState::dying;
+    }
     vcpu_timer_stop_all(d);
-    grants::unmap_all(d);
     pirq::release_all(d);
     for (uint32_t i = 0; i < d.vcpu_count; ++i)
         if (d.vcpus[i]->info_page.value()) frame_refs::put(d.vcpus[i]->info_page);
@@ -366,12 +386,15 @@ Optional<HostPhys> Domain::translate(uint64_t gpa, bool write, uint64_t& contigu
     return t->phys;
 }
 
-Optional<HostPhys> Domain::own_frame(uint64_t gfn, bool write)
+Optional<HostPhys> Domain::get_own_frame(uint64_t gfn, bool write)
 {
     if (gfn >= ept::Format::max_phys / page_size) return {};
+    SpinGuard g{p2m_lock};
     auto t = ept().translate(GuestPhys{gfn * page_size});
     if (!t || !t->flags.owned || !t->flags.read || (write && !t->flags.write)) return {};
-    return t->phys.align_down(page_size);
+    const HostPhys frame = t->phys.align_down(page_size);
+    if (!frame_refs::get(frame)) return {};
+    return frame;
 }
 
 namespace {
@@ -455,38 +478,57 @@ void drop_leaf(Domain& d, uint64_t& leaf)
     leaf = 0;
 }
 
+MapStatus unmap_locked(Domain& d, uint64_t gfn)
+{
+    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::not_mapped;
+    const uint64_t gpa = gfn * page_size;
+    if (!d.ept().translate(GuestPhys{gpa})) return MapStatus::not_mapped;
+    uint64_t* leaf = ept_leaf_4k(d, gpa);   // splits a 2 MiB page of RAM: may need a table
+    if (!leaf) return MapStatus::no_memory;
+    drop_leaf(d, *leaf);
+    d.flush_ept();
+    return MapStatus::ok;
+}
+
+MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable)
+{
+    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::bad_gfn;
+    const uint64_t gpa = gfn * page_size;
+    if (gpa >= d.memory_bytes && gpa >= (1ull << 32)) return MapStatus::bad_gfn;   // inside its RAM, or anywhere below 4 GiB
+    uint64_t* leaf = ept_leaf_4k(d, gpa);
+    if (!leaf) return MapStatus::no_memory;
+    using F = ept::Format;
+    const bool replaces_extra = F::is_present(*leaf) && !F::leaf_flags(*leaf).owned;
+    if (!replaces_extra && d.extra_mappings >= max_extra_mappings) return MapStatus::too_many;
+    // Taken before the old leaf is dropped: it may be the same frame.
+    if (!frame_refs::get(frame)) return MapStatus::too_many;
+    drop_leaf(d, *leaf);
+    *leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
+    ++d.extra_mappings;
+    d.flush_ept();
+    return MapStatus::ok;
+}
+
 } // namespace
 
 MapStatus Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
 {
-    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::bad_gfn;
-    const uint64_t gpa = gfn * page_size;
-    if (gpa >= memory_bytes && gpa >= (1ull << 32)) return MapStatus::bad_gfn;   // inside its RAM, or anywhere below 4 GiB
-    uint64_t* leaf = ept_leaf_4k(*this, gpa);
-    if (!leaf) return MapStatus::no_memory;
-    using F = ept::Format;
-    const bool replaces_extra = F::is_present(*leaf) && !F::leaf_flags(*leaf).owned;
-    if (!replaces_extra && extra_mappings >= max_extra_mappings) return MapStatus::too_many;
-    // Taken before the old leaf is dropped: it may be the same frame.
-    if (!frame_refs::get(frame)) return MapStatus::too_many;
-    drop_leaf(*this, *leaf);
-    *leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
-    ++extra_mappings;
-    flush_ept();
-    return MapStatus::ok;
+    SpinGuard g{p2m_lock};
+    return map_locked(*this, gfn, frame, writable);
 }
 
 MapStatus Domain::map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn)
 {
     if (slot >= special_slots) return MapStatus::bad_gfn;
+    SpinGuard g{p2m_lock};
     const uint64_t old = special_gfn[slot];
-    const MapStatus st = map_foreign_page(gfn, frame, true);
+    const MapStatus st = map_locked(*this, gfn, frame, true);
     if (st != MapStatus::ok) return st;
     // Its old place goes, if the page is still there (the guest may have
     // put something else at that frame since).
     if (old != no_gfn && old != gfn) {
         auto t = ept().translate(GuestPhys{old * page_size});
-        if (t && !t->flags.owned && t->phys.align_down(page_size) == frame) (void)unmap_page(old);
+        if (t && !t->flags.owned && t->phys.align_down(page_size) == frame) (void)unmap_locked(*this, old);
     }
     special_gfn[slot] = gfn;
     return MapStatus::ok;
@@ -494,14 +536,8 @@ MapStatus Domain::map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn)
 
 MapStatus Domain::unmap_page(uint64_t gfn)
 {
-    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::not_mapped;
-    const uint64_t gpa = gfn * page_size;
-    if (!ept().translate(GuestPhys{gpa})) return MapStatus::not_mapped;
-    uint64_t* leaf = ept_leaf_4k(*this, gpa);   // splits a 2 MiB page of RAM: may need a table
-    if (!leaf) return MapStatus::no_memory;
-    drop_leaf(*this, *leaf);
-    flush_ept();
-    return MapStatus::ok;
+    SpinGuard g{p2m_lock};
+    return unmap_locked(*this, gfn);
 }
 
 void Domain::flush_ept()

@@ -2,6 +2,7 @@
 // the id by which guests and the toolstack name it.
 #pragma once
 #include "arch/x86/vmx/ept.hpp"
+#include "kernel/lib/spinlock.hpp"
 #include "kernel/sched/credit.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
@@ -70,6 +71,10 @@ struct DomainConfig {
 
 struct Domain {
     uint16_t id;
+    // Which domain of that id: a reference that outlives the domain (a grant
+    // mapping's granter) checks it, so it never acts on a new domain that got
+    // the same id.
+    uint64_t generation;
     char name[domain_name_max];
     DomainState state;
     xen::ShutdownReason shutdown_reason;
@@ -79,6 +84,11 @@ struct Domain {
     HostPhys ept_root;
     uint64_t eptp;
     EptMemory ept_tables;         // its EPT's table frames and their budget
+    // Serialises changes to its physical map with the hypervisor's own uses
+    // of it (copies to and from its memory, lookups that take a frame
+    // reference), so no frame is freed while one of those still uses it.
+    Spinlock p2m_lock;
+    Spinlock vcpu_lock;           // VCPUOP_initialise: one start state loaded at a time
     uint32_t extra_mappings;      // leaves of its EPT that are not its own RAM
     sched::Account account;
     uint32_t vcpu_count;
@@ -122,7 +132,8 @@ struct Domain {
     [[nodiscard]] bool allow_ports(uint32_t first, uint32_t count, bool allow);
 
     [[nodiscard]] Ept ept() { return Ept{ept_tables, ept_root}; }
-    // Copies into guest-physical memory; false if [gpa, gpa+len) is not all RAM.
+    // Copies into guest-physical memory; false if [gpa, gpa+len) is not all
+    // mapped. Callers hold p2m_lock, or the domain is not running yet.
     [[nodiscard]] bool write_phys(uint64_t gpa, const void* src, size_t len);
     [[nodiscard]] bool read_phys(uint64_t gpa, void* dst, size_t len);
     // Host address of guest-physical `gpa` and how many bytes follow it in
@@ -131,7 +142,9 @@ struct Domain {
     // The host frame of guest frame `gfn` if it is the domain's own RAM (the
     // EPT software bit), mapped with the access asked for: the only pages the
     // hypervisor writes on the guest's behalf or lets it grant.
-    [[nodiscard]] Optional<HostPhys> own_frame(uint64_t gfn, bool write);
+    // Takes a frame reference (frame_refs::put it when done) under p2m_lock,
+    // so the frame stays allocated even if the guest removes it meanwhile.
+    [[nodiscard]] Optional<HostPhys> get_own_frame(uint64_t gfn, bool write);
     // Maps `frame` (not the domain's own RAM: it takes a reference on it) at
     // guest frame `gfn`, in place of whatever was there (released). Counts
     // against max_extra_mappings and the EPT table budget.

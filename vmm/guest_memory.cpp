@@ -1,5 +1,6 @@
 #include "vmm/guest_memory.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
+#include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/guest_paging.hpp"
@@ -25,6 +26,10 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
     const uint64_t cr4 = vmx::read(vmx::Field::guest_cr4);
     const PagingMode mode = paging_mode(cr0, cr4, vmx::read(vmx::Field::guest_efer));
     const EptReader reader{v.domain};
+    // The whole copy under the domain's p2m lock: another vCPU's
+    // remove_from_physmap cannot free a frame between its translation and
+    // the copy. Nothing here allocates or takes another lock.
+    SpinGuard g{v.domain->p2m_lock};
     size_t done = 0;
     while (done < len) {
         const Translation t = translate(mode, cr0, cr3, cr4, linear + done, access, reader);

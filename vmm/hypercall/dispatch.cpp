@@ -1,5 +1,6 @@
 // The VMCALL exit: privilege, argument registers, table lookup, result.
 #include "arch/x86/vmx/vmcs.hpp"
+#include "kernel/mm/frame_refs.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/guest_state.hpp"
@@ -73,9 +74,10 @@ bool write_page(Vcpu& v, uint64_t msr_value)
     }
     // Into the domain's own RAM only; anything else is refused with #GP, as
     // Xen refuses a frame it cannot get as the domain's writable page.
-    auto frame = v.domain->own_frame(msr_value / page_size, true);
+    auto frame = v.domain->get_own_frame(msr_value / page_size, true);
     if (!frame) return false;
     __builtin_memcpy(phys_to_virt(*frame), page, sizeof page);
+    frame_refs::put(*frame);
     return true;
 }
 

@@ -1,5 +1,6 @@
 // memory_op: the guest's memory map, its reservation, and placing the
 // shared_info page in its physical address space.
+#include "kernel/mm/frame_refs.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
@@ -107,8 +108,9 @@ int64_t add_to_physmap_batch(Vcpu& v, Args& args)
         // Only the other domain's own RAM (not what it maps of others): each
         // mapping holds a reference, so the frame outlives that domain if
         // dom0 keeps it mapped.
-        auto frame = foreign->own_frame(idx, true);
+        auto frame = foreign->get_own_frame(idx, true);
         const int64_t rc = frame ? errno_of(self.map_foreign_page(gpfn, *frame, true)) : xen::err::einval;
+        if (frame) frame_refs::put(*frame);   // the mapping holds its own, if made
         const auto err = static_cast<int32_t>(rc);
         if (!guest::copy_to(v, b.errs + i * 4ull, &err, 4)) return xen::err::efault;
     }
