@@ -11,11 +11,11 @@ to what it was before the domU was built.
 """
 from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF, one
 
-ALIASER_CASES = 30       # the aliaser's case lines (tests/guests/README.md)
+ALIASER_CASES = 39       # the aliaser's case lines (tests/guests/README.md)
 IDS = {"aliaser": 1}
 
 iso = iso_with_modules("isolation", [(DOM0_ELF, "dom0"),
-                                     (guest("aliaser"), "domain name=aliaser memory=32 vcpus=2")])
+                                     (guest("aliaser"), "domain name=aliaser memory=32 vcpus=4")])
 CASE = r"^\(d1\) aliaser: (.+) -> (-?\d+) \(expected (-?\d+)\) (ok|FAIL)$"
 
 with Machine(cpus=2, iso=iso, timeout=300) as m:

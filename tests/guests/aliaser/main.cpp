@@ -13,7 +13,16 @@
 //     frame: -EINVAL. The hypercall-page MSR at X or at shared_info: #GP.
 //     Then, that the checks do not refuse everything: the hypercall page
 //     and vcpu_info in our own RAM work.
-//  2. Bounded counts. shared_info mapped at 33,000 different gfns (a 15-bit
+//  2. Races (vcpus=4; vCPU 1 started first). vCPU 0 and vCPU 1 both call
+//     VCPUOP_initialise on vCPU 2 at the same moment, then on vCPU 3:
+//     exactly one call succeeds, the other is -EEXIST (Xen serialises them
+//     under the domain lock), and the vCPU then runs. Then vCPU 1 removes
+//     64 pages of our RAM one after another (XENMEM_remove_from_physmap)
+//     while vCPU 0 keeps pointing hypercalls at the page being removed
+//     (xen_version output, GNTTABOP_copy into it): each answer is success
+//     or the clean error (-EFAULT, GNTST_bad_page), every page ends up
+//     removed once, and the domain lives on.
+//  3. Bounded counts. shared_info mapped at 33,000 different gfns (a 15-bit
 //     reference count overflowed at 32,768): each call succeeds and moves
 //     the page, as in Xen, so the first gfn is empty afterwards (-ENOENT).
 //     Then shared_info at gfns 2 MiB apart, each needing a new EPT table:
@@ -24,6 +33,7 @@
 #include "../lib/hypercall.hpp"
 #include "../lib/print.hpp"
 #include "../lib/runtime.hpp"
+#include "../lib/smp.hpp"
 #include "../lib/x86.hpp"
 
 using namespace guest;
@@ -140,6 +150,89 @@ void owned_frames_only(uint16_t self) {
     c.expect("register_vcpu_info in own RAM", register_info(own >> 12, own & 0xfff), 0);
 }
 
+constexpr unsigned RACE_TARGETS = 2;     // vCPUs 2 and 3
+constexpr unsigned STRESS_PAGES = 64;
+constexpr uint64_t SPIN_LIMIT = 2000000000ull;   // TSC ticks a wait may take (generous: Bochs)
+
+alignas(16) uint8_t g_stacks[4][8192];
+alignas(4096) uint8_t g_victim[STRESS_PAGES][4096];   // removed from our RAM by vCPU 1; never touched here
+volatile uint32_t g_round = 0, g_round_done = 0, g_phase = 0, g_removed = 0;
+volatile long g_rc1[1 + RACE_TARGETS];
+volatile long g_remove_rc[STRESS_PAGES];
+volatile uint32_t g_ran[4];
+
+void* stack_top(unsigned vcpu) { return g_stacks[vcpu] + sizeof g_stacks[vcpu]; }
+void started(unsigned vcpu) { __atomic_store_n(&g_ran[vcpu], 1u, __ATOMIC_SEQ_CST); }
+
+long remove_from_physmap(uint64_t gfn);
+
+bool wait_for(const volatile uint32_t& v, uint32_t value) {
+    const uint64_t t0 = rdtsc();
+    while (__atomic_load_n(&v, __ATOMIC_SEQ_CST) != value)
+        if (rdtsc() - t0 > SPIN_LIMIT) return false;
+    return true;
+}
+
+// vCPU 1: its half of each race, then the page removals.
+void second(unsigned) {
+    for (uint32_t r = 1; r <= RACE_TARGETS; ++r) {
+        if (!wait_for(g_round, r)) return;
+        g_rc1[r] = smp::vcpu_initialise(1 + r, started, stack_top(1 + r));
+        __atomic_store_n(&g_round_done, r, __ATOMIC_SEQ_CST);
+    }
+    if (!wait_for(g_phase, 1)) return;
+    for (unsigned i = 0; i < STRESS_PAGES; ++i) {
+        g_remove_rc[i] = remove_from_physmap(gfn_of(g_victim[i]));
+        __atomic_store_n(&g_removed, i + 1, __ATOMIC_SEQ_CST);
+        for (int k = 0; k < 2000; ++k) asm volatile("pause");
+    }
+    __atomic_store_n(&g_phase, 2u, __ATOMIC_SEQ_CST);
+}
+
+void races() {
+    c.expect("VCPUOP_initialise vCPU 1", smp::vcpu_initialise(1, second, stack_top(1)), 0);
+    c.expect("VCPUOP_up vCPU 1", smp::vcpu_up(1), 0);
+    unsigned single_winner = 0, loser_eexist = 0, ran = 0;
+    for (uint32_t r = 1; r <= RACE_TARGETS; ++r) {
+        const unsigned target = 1 + r;
+        __atomic_store_n(&g_round, r, __ATOMIC_SEQ_CST);
+        const long rc0 = smp::vcpu_initialise(target, started, stack_top(target));
+        if (!wait_for(g_round_done, r)) break;
+        const long rc1 = g_rc1[r];
+        print("aliaser: VCPUOP_initialise of vCPU %u from vCPU 0 -> %ld, from vCPU 1 -> %ld\n", target, rc0, rc1);
+        if ((rc0 == 0) + (rc1 == 0) == 1) ++single_winner;
+        if ((rc0 == 0 && rc1 == -XEN_EEXIST) || (rc1 == 0 && rc0 == -XEN_EEXIST)) ++loser_eexist;
+        if (smp::vcpu_up(target) == 0 && wait_for(g_ran[target], 1)) ++ran;
+    }
+    c.expect("two VCPUOP_initialise at once: rounds with one success", single_winner, RACE_TARGETS);
+    c.expect("  ... and the other call -EEXIST", loser_eexist, RACE_TARGETS);
+    c.expect("  ... and the vCPU ran", ran, RACE_TARGETS);
+
+    // The page under removal, as a hypercall buffer.
+    unsigned ok = 0, clean = 0, other = 0;
+    __atomic_store_n(&g_phase, 1u, __ATOMIC_SEQ_CST);
+    const uint64_t t0 = rdtsc();
+    while (__atomic_load_n(&g_phase, __ATOMIC_SEQ_CST) != 2 && rdtsc() - t0 < 50 * SPIN_LIMIT) {
+        uint32_t i = __atomic_load_n(&g_removed, __ATOMIC_SEQ_CST);
+        if (i >= STRESS_PAGES) i = STRESS_PAGES - 1;
+        const long v = xen_version(XENVER_extraversion, g_victim[i]);
+        if (v == 0) ++ok; else if (v == -XEN_EFAULT) ++clean; else ++other;
+        const long g = copy(gfn_of(g_page), false, gfn_of(g_victim[i]), false, 0);
+        if (g == GNTST_okay) ++ok; else if (g == GNTST_bad_page) ++clean; else ++other;
+    }
+    print("aliaser: %u hypercalls into pages being removed: %u done, %u refused cleanly, %u otherwise\n",
+          ok + clean + other, ok, clean, other);
+    c.expect("hypercalls into pages being removed: other answers", other, 0);
+    c.expect("  ... some were refused (the page was gone)", clean > 0 ? 1 : 0, 1);
+    unsigned removed = 0, gone = 0;
+    for (unsigned i = 0; i < STRESS_PAGES; ++i) {
+        removed += g_remove_rc[i] == 0;
+        gone += remove_from_physmap(gfn_of(g_victim[i])) == -XEN_ENOENT;
+    }
+    c.expect("  ... pages removed", removed, STRESS_PAGES);
+    c.expect("  ... and gone afterwards", gone, STRESS_PAGES);
+}
+
 long map_shared_info(uint64_t gfn) {
     xen_add_to_physmap xatp{DOMID_SELF, 0, XENMAPSPACE_shared_info, 0, gfn};
     return memory_op(XENMEM_add_to_physmap, &xatp);
@@ -196,6 +289,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         poweroff();
     }
     owned_frames_only(self);
+    races();
     bounded_counts();
     print("aliaser: %u passed, %u failed\n", c.passed, c.failed);
     poweroff();
