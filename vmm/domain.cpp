@@ -462,20 +462,20 @@ uint64_t* ept_leaf_4k(Domain& d, uint64_t gpa)
 
 // A page of the domain's own RAM leaving its physical map is released, as in
 // Xen when something else is put at that frame; a page of someone else's
-// (or one of its special pages) loses the reference its mapping held.
-void drop_leaf(Domain& d, uint64_t& leaf)
+// (or one of its special pages) loses the reference its mapping held. Called
+// with the old leaf after the EPT flush: until every CPU dropped its cached
+// translation, the frame may still be written through it.
+void drop_leaf(Domain& d, uint64_t leaf)
 {
     using F = ept::Format;
-    if (F::is_present(leaf)) {
-        const HostPhys frame{F::leaf_address(leaf, 0)};
-        if (F::leaf_flags(leaf).owned) {
-            frame_refs::release(frame);
-        } else {
-            frame_refs::put(frame);
-            --d.extra_mappings;
-        }
+    if (!F::is_present(leaf)) return;
+    const HostPhys frame{F::leaf_address(leaf, 0)};
+    if (F::leaf_flags(leaf).owned) {
+        frame_refs::release(frame);
+    } else {
+        frame_refs::put(frame);
+        --d.extra_mappings;
     }
-    leaf = 0;
 }
 
 MapStatus unmap_locked(Domain& d, uint64_t gfn)
@@ -485,8 +485,10 @@ MapStatus unmap_locked(Domain& d, uint64_t gfn)
     if (!d.ept().translate(GuestPhys{gpa})) return MapStatus::not_mapped;
     uint64_t* leaf = ept_leaf_4k(d, gpa);   // splits a 2 MiB page of RAM: may need a table
     if (!leaf) return MapStatus::no_memory;
-    drop_leaf(d, *leaf);
+    const uint64_t old = *leaf;
+    *leaf = 0;
     d.flush_ept();
+    drop_leaf(d, old);
     return MapStatus::ok;
 }
 
@@ -502,10 +504,11 @@ MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable)
     if (!replaces_extra && d.extra_mappings >= max_extra_mappings) return MapStatus::too_many;
     // Taken before the old leaf is dropped: it may be the same frame.
     if (!frame_refs::get(frame)) return MapStatus::too_many;
-    drop_leaf(d, *leaf);
+    const uint64_t old = *leaf;
     *leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
     ++d.extra_mappings;
     d.flush_ept();
+    drop_leaf(d, old);
     return MapStatus::ok;
 }
 
@@ -543,8 +546,9 @@ MapStatus Domain::unmap_page(uint64_t gfn)
 void Domain::flush_ept()
 {
     vmx::invept_single(eptp);
-    tlb_flushed_cpus = 1ull << this_cpu().index;
-    // CPUs running one of its vCPUs now flush before their next VM entry.
+    __atomic_store_n(&tlb_flushed_cpus, 1ull << this_cpu().index, __ATOMIC_SEQ_CST);
+    // CPUs running one of its vCPUs leave guest mode now and flush before
+    // their next VM entry; this returns once none can use an old translation.
     scheduler::flush_ept_elsewhere(*this);
 }
 
