@@ -342,6 +342,36 @@ void destroy(Domain& d)
     reap(d);
 }
 
+namespace {
+
+Spinlock zombie_lock;
+Domain* zombies;         // reaped, waiting for the other CPUs (Domain::next_zombie)
+uint32_t zombie_count;
+
+// Every other CPU has passed a quiescent point since d was reaped (or had
+// not started scheduling then); the caller is at one itself.
+bool passed_by_all(const Domain& d)
+{
+    const PerCpu& self = this_cpu();
+    for (uint32_t i = 0; i < percpu::count() && i < 64; ++i) {
+        const PerCpu* c = percpu::get(i);
+        if (!c || c == &self || !c->online || d.quiescent_seen[i] == 0) continue;
+        if (__atomic_load_n(&c->quiescent, __ATOMIC_SEQ_CST) == d.quiescent_seen[i]) return false;
+    }
+    return true;
+}
+
+void finish(Domain& d)
+{
+    const uint16_t id = d.id;
+    char name[domain_name_max];
+    __builtin_memcpy(name, d.name, sizeof name);
+    release(&d);
+    info("domain %u (%s) destroyed, frames free: %lu", id, name, memory::stats().free_frames);
+}
+
+} // namespace
+
 void reap(Domain& d)
 {
     // Boot-time domains have no toolstack to destroy them: a domain that
@@ -368,12 +398,51 @@ void reap(Domain& d)
     for (uint32_t i = 0; i < d.vcpu_count; ++i)
         if (d.vcpus[i]->info_page.value()) frame_refs::put(d.vcpus[i]->info_page);
     for (uint32_t i = 0; i < d.vcpu_count; ++i) scheduler::remove(*d.vcpus[i]);
-    table[d.id] = nullptr;
-    const uint16_t id = d.id;
-    char name[domain_name_max];
-    __builtin_memcpy(name, d.name, sizeof name);
-    release(&d);
-    info("domain %u (%s) destroyed, frames free: %lu", id, name, memory::stats().free_frames);
+    __atomic_store_n(&table[d.id], nullptr, __ATOMIC_SEQ_CST);
+    // A CPU that looked it up before that store is still in the handler
+    // that did (no lock protects a domain pointer from the table): free it
+    // once each has passed a quiescent point, as Xen's RCU does.
+    bool others = false;
+    const PerCpu& self = this_cpu();
+    for (uint32_t i = 0; i < percpu::count() && i < 64; ++i) {
+        const PerCpu* c = percpu::get(i);
+        d.quiescent_seen[i] = c ? __atomic_load_n(&c->quiescent, __ATOMIC_SEQ_CST) : 0;
+        if (c && c != &self && c->online && d.quiescent_seen[i] != 0) others = true;
+    }
+    if (!others) {
+        finish(d);
+        return;
+    }
+    SpinGuard g{zombie_lock};
+    d.next_zombie = zombies;
+    zombies = &d;
+    __atomic_add_fetch(&zombie_count, 1, __ATOMIC_SEQ_CST);
+}
+
+bool reclaim_pending() { return __atomic_load_n(&zombie_count, __ATOMIC_RELAXED) != 0; }
+
+void reclaim()
+{
+    Domain* ready = nullptr;
+    {
+        SpinGuard g{zombie_lock};
+        for (Domain** p = &zombies; *p;) {
+            Domain* d = *p;
+            if (passed_by_all(*d)) {
+                *p = d->next_zombie;
+                d->next_zombie = ready;
+                ready = d;
+                __atomic_sub_fetch(&zombie_count, 1, __ATOMIC_SEQ_CST);
+            } else {
+                p = &d->next_zombie;
+            }
+        }
+    }
+    while (ready) {
+        Domain* next = ready->next_zombie;
+        finish(*ready);
+        ready = next;
+    }
 }
 
 } // namespace domains

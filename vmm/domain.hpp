@@ -115,6 +115,10 @@ struct Domain {
     static constexpr uint32_t special_slots = 1 + grant::max_frames;
     uint64_t special_gfn[special_slots];
     uint8_t callback_vector;      // from HVM_PARAM_CALLBACK_IRQ (vector type); 0 = none
+    // Reaped but not yet freed: another CPU may still be in a hypercall
+    // that looked it up before it left the table (domains::reclaim).
+    Domain* next_zombie;
+    uint64_t quiescent_seen[64];  // each CPU's PerCpu::quiescent when it was reaped
 
     [[nodiscard]] xen::SharedInfo* shared() const { return phys_to_virt<xen::SharedInfo>(shared_info); }
 
@@ -173,8 +177,14 @@ namespace domains {
 void shutdown(Domain& d, xen::ShutdownReason reason);
 void destroy(Domain& d);   // dying now; memory goes once no vCPU runs and nothing maps it
 void crash(Domain& d, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-// Frees the domain once no vCPU of it is loaded anywhere; called by the scheduler.
+// Tears the domain down once no vCPU of it is loaded anywhere (called by
+// the scheduler): it leaves the table at once, its memory goes when no
+// other CPU can still hold a pointer to it.
 void reap(Domain& d);
+// Frees reaped domains every other CPU has moved on from; the scheduler
+// calls it at its quiescent points, cheaply when there are none.
+void reclaim();
+[[nodiscard]] bool reclaim_pending();
 template <typename Fn> void for_each(Fn&& fn);
 extern Domain* table[max_domains];
 } // namespace domains

@@ -270,6 +270,16 @@ void stop_locked(Vcpu& v)
 }
 } // namespace
 
+namespace {
+// This CPU holds no domain pointer from a handler now: reaped domains that
+// waited only for it can go.
+void quiescent(PerCpu& c)
+{
+    __atomic_store_n(&c.quiescent, c.quiescent + 1, __ATOMIC_SEQ_CST);
+    if (domains::reclaim_pending()) domains::reclaim();
+}
+} // namespace
+
 void flush_ept_elsewhere(Domain& d)
 {
     // The caller has cleared d.tlb_flushed_cpus. A CPU about to enter d sets
@@ -307,6 +317,7 @@ void flush_ept_elsewhere(Domain& d)
 void before_entry()
 {
     PerCpu& c = this_cpu();
+    quiescent(c);
     Domain& d = *c.current->domain;
     __atomic_store_n(&c.in_guest, true, __ATOMIC_SEQ_CST);
     // The domain's EPT changed since this CPU last flushed it.
@@ -333,6 +344,7 @@ void schedule()
     PerCpu& c = this_cpu();
     for (;;) {
         c.resched = false;
+        quiescent(c);
         vcpu_timer::fire_due(now_ns());
         Vcpu* prev = c.current;
         sched::Unit* next_unit;
