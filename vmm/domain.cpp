@@ -561,7 +561,7 @@ MapStatus unmap_locked(Domain& d, uint64_t gfn)
     return MapStatus::ok;
 }
 
-MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable)
+MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable, Mapped kind)
 {
     if (gfn >= ept::Format::max_phys / page_size) return MapStatus::bad_gfn;
     const uint64_t gpa = gfn * page_size;
@@ -574,7 +574,7 @@ MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable)
     // Taken before the old leaf is dropped: it may be the same frame.
     if (!frame_refs::get(frame)) return MapStatus::too_many;
     const uint64_t old = *leaf;
-    *leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
+    *leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false, kind == Mapped::grant}, 0);
     ++d.extra_mappings;
     d.flush_ept();
     drop_leaf(d, old);
@@ -583,10 +583,10 @@ MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable)
 
 } // namespace
 
-MapStatus Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
+MapStatus Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable, Mapped kind)
 {
     SpinGuard g{p2m_lock};
-    return map_locked(*this, gfn, frame, writable);
+    return map_locked(*this, gfn, frame, writable, kind);
 }
 
 MapStatus Domain::map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn)
@@ -594,7 +594,7 @@ MapStatus Domain::map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn)
     if (slot >= special_slots) return MapStatus::bad_gfn;
     SpinGuard g{p2m_lock};
     const uint64_t old = special_gfn[slot];
-    const MapStatus st = map_locked(*this, gfn, frame, true);
+    const MapStatus st = map_locked(*this, gfn, frame, true, Mapped::foreign);
     if (st != MapStatus::ok) return st;
     // Its old place goes, if the page is still there (the guest may have
     // put something else at that frame since).

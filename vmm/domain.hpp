@@ -50,6 +50,9 @@ inline constexpr uint32_t max_extra_mappings = 4096;
 }
 static_assert(ept_tables_for(8ull << 20) == 7 && ept_tables_for(2ull << 30) == 1028);
 
+// What a frame that is not the domain's own RAM is, in its physical map.
+enum class Mapped : uint8_t { foreign, grant };
+
 // Why a change to a domain's physical map did not happen.
 enum class MapStatus : uint8_t {
     ok,
@@ -152,7 +155,8 @@ struct Domain {
     // Maps `frame` (not the domain's own RAM: it takes a reference on it) at
     // guest frame `gfn`, in place of whatever was there (released). Counts
     // against max_extra_mappings and the EPT table budget.
-    [[nodiscard]] MapStatus map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);
+    [[nodiscard]] MapStatus map_foreign_page(uint64_t gfn, HostPhys frame, bool writable,
+                                             Mapped kind = Mapped::foreign);
     // Maps special page `slot` (see special_gfn) at `gfn`, removing it from
     // where it was before.
     [[nodiscard]] MapStatus map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn);

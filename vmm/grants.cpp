@@ -71,7 +71,7 @@ int16_t map(Domain& mapper, xen::GnttabMapGrantRef& op)
         handle = mapper.maptrack.add(
             grant::Mapping{true, granter->id, op.ref, op.host_addr, readonly, frame.value(), granter->generation});
     const MapStatus mapped = frame_st == xen::gntst_okay && handle >= 0
-                                 ? mapper.map_foreign_page(op.host_addr / page_size, frame, !readonly)
+                                 ? mapper.map_foreign_page(op.host_addr / page_size, frame, !readonly, Mapped::grant)
                                  : MapStatus::ok;
     if (frame_st == xen::gntst_okay) frame_refs::put(frame);   // the mapping holds its own now, if made
     if (frame_st != xen::gntst_okay || handle < 0 || mapped != MapStatus::ok) {

@@ -11,7 +11,7 @@ to what it was before the domU was built.
 """
 from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, DOM0_ELF, one
 
-ALIASER_CASES = 39       # the aliaser's case lines (tests/guests/README.md)
+ALIASER_CASES = 41       # the aliaser's case lines (tests/guests/README.md)
 IDS = {"aliaser": 1}
 
 iso = iso_with_modules("isolation", [(DOM0_ELF, "dom0"),

@@ -11,6 +11,7 @@
 //     or shared_info as a local frame, and a grant of the shared_info gfn.
 //     VCPUOP_register_vcpu_info on X, on shared_info and on a grant-table
 //     frame: -EINVAL. The hypercall-page MSR at X or at shared_info: #GP.
+//     Hypercall arguments in X: -EFAULT (Xen's copies refuse grant maps).
 //     Then, that the checks do not refuse everything: the hypercall page
 //     and vcpu_info in our own RAM work.
 //  2. Races (vcpus=4; vCPU 1 started first). vCPU 0 and vCPU 1 both call
@@ -137,6 +138,14 @@ void owned_frames_only(uint16_t self) {
     c.expect("hypercall page on grant frame 0: #GP", hypercall_page_faults(table_gfn), 1);
     c.expect("hypercall page in own RAM: no #GP", hypercall_page_faults(gfn_of(g_hcall)), 0);
     c.expect("  ... and it was written", g_hcall[0] == 0xb8 ? 1 : 0, 1);
+
+    // Hypercall arguments in a grant mapping: Xen's copies to and from the
+    // guest refuse one (-EFAULT).
+    c.expect("xen_version output into X", xen_version(XENVER_extraversion,
+             reinterpret_cast<void*>(static_cast<uintptr_t>(x << 12))), -XEN_EFAULT);
+    c.expect("GNTTABOP_query_size argument at X",
+             grant_table_op(GNTTABOP_query_size, reinterpret_cast<void*>(static_cast<uintptr_t>(x << 12)), 1),
+             -XEN_EFAULT);
 
     // P still holds what we put there: nothing above wrote into it through X.
     bool intact = true;
