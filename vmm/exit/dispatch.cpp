@@ -74,7 +74,11 @@ extern "C" void vmexit_dispatch()
 // VMLAUNCH/VMRESUME themselves failed (VMfailValid, SDM Vol 3C 31.4).
 extern "C" void vmentry_failed()
 {
-    Vcpu& v = *this_cpu().current;
+    PerCpu& c = this_cpu();
+    // Never got into the guest: not in guest mode for flush_ept_elsewhere.
+    __atomic_store_n(&c.in_guest, false, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&c.exits, c.exits + 1, __ATOMIC_SEQ_CST);
+    Vcpu& v = *c.current;
     domains::crash(*v.domain, "VM entry failed: VM-instruction error %lu", vmx::read(vmx::Field::instruction_error));
     scheduler::schedule();
 }
