@@ -19,12 +19,13 @@
 
 namespace menhir {
 
-EptMemory ept_memory;
-
 Optional<HostPhys> EptMemory::alloc_table()
 {
+    if (tables >= max_tables) return {};
     auto f = memory::alloc_frames(1);
-    if (f) __builtin_memset(phys_to_virt(*f), 0, page_size);
+    if (!f) return {};
+    __builtin_memset(phys_to_virt(*f), 0, page_size);
+    ++tables;
     return f;
 }
 
@@ -60,6 +61,8 @@ Domain* table[max_domains];
 
 namespace {
 
+uint64_t generations;   // Domain::generation of the last domain created
+uint32_t last_id;       // the id of the last domain created
 Spinlock vpid_lock;
 uint64_t vpid_used[64];   // 4096 VPIDs; VPID 0 is the host's (SDM Vol 3C 29.1)
 
@@ -113,7 +116,7 @@ bool populate_ram(Domain& d, uint64_t bytes)
 void release_memory(Domain& d)
 {
     if (d.ept_root.value() == 0) return;
-    ept::destroy(ept_memory, d.ept_root, paging::levels - 1,
+    ept::destroy(d.ept_tables, d.ept_root, paging::levels - 1,
                  [](HostPhys frame, uint64_t bytes, const ept::Flags& f) {
                      // Its own RAM is released (frames others still map stay
                      // until they unmap); what it mapped of others is put.
@@ -238,6 +241,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
         return nullptr;
     }
     d->id = id;
+    d->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
     format(d->name, sizeof d->name, "%s", c.name);
     d->state = DomainState::paused;
     d->shutdown_code = -1;
@@ -246,7 +250,9 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     d->account.weight = c.weight ? c.weight : sched::default_weight;
     d->account.cap = c.cap;
 
-    auto root = ept_memory.alloc_table();
+    d->ept_tables.max_tables = ept_tables_for(d->memory_bytes) + ept_table_margin;
+    for (auto& gfn : d->special_gfn) gfn = Domain::no_gfn;
+    auto root = d->ept_tables.alloc_table();
     auto shared = memory::alloc_frames(1);
     bool ok = root.has_value() && shared.has_value();
     if (shared) {
@@ -273,6 +279,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     for (uint32_t i = 0; i < d->vcpu_count; ++i) d->vcpus[i]->info = &d->shared()->vcpu_info[i];
     vcpu_timer::init_wallclock(*d);
     table[id] = d;
+    last_id = id;
     for (uint32_t i = 0; i < d->vcpu_count; ++i) scheduler::add(*d->vcpus[i]);
     return d;
 }
@@ -288,8 +295,15 @@ bool populate(Domain& d)
 
 uint16_t next_free_id(uint16_t from)
 {
-    for (uint32_t i = from; i < max_domains; ++i)
+    // As Xen's domain id rover: the search starts after the last id given
+    // out, so a destroyed domain's id comes back only after all the others.
+    if (from >= max_domains) return 0;
+    const uint32_t span = max_domains - from;
+    const uint32_t start = last_id >= from ? last_id - from + 1 : 0;
+    for (uint32_t k = 0; k < span; ++k) {
+        const uint32_t i = from + (start + k) % span;
         if (!table[i]) return static_cast<uint16_t>(i);
+    }
     return 0;
 }
 
@@ -328,30 +342,108 @@ void destroy(Domain& d)
     reap(d);
 }
 
+namespace {
+
+Spinlock zombie_lock;
+Domain* zombies;         // reaped, waiting for the other CPUs (Domain::next_zombie)
+uint32_t zombie_count;
+
+// Every other CPU has passed a quiescent point since d was reaped (or had
+// not started scheduling then); the caller is at one itself.
+bool passed_by_all(const Domain& d)
+{
+    const PerCpu& self = this_cpu();
+    for (uint32_t i = 0; i < percpu::count() && i < 64; ++i) {
+        const PerCpu* c = percpu::get(i);
+        if (!c || c == &self || !c->online || d.quiescent_seen[i] == 0) continue;
+        if (__atomic_load_n(&c->quiescent, __ATOMIC_SEQ_CST) == d.quiescent_seen[i]) return false;
+    }
+    return true;
+}
+
+void finish(Domain& d)
+{
+    const uint16_t id = d.id;
+    char name[domain_name_max];
+    __builtin_memcpy(name, d.name, sizeof name);
+    release(&d);
+    info("domain %u (%s) destroyed, frames free: %lu", id, name, memory::stats().free_frames);
+}
+
+} // namespace
+
 void reap(Domain& d)
 {
     // Boot-time domains have no toolstack to destroy them: a domain that
     // stopped is destroyed as soon as none of its vCPUs is loaded.
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
+    // Dying from here on, under each lock another CPU takes to reach this
+    // domain (grants, events, its physical map): a grant map or copy or an
+    // event send that comes after fails cleanly, and what is already in one
+    // finishes before its lock is let go.
+    grants::retire(d);
     console_rings::detach(d);   // it leaves the serial input cycle; its ring frame goes with its RAM
     {
         // No port of another domain may keep pointing here.
         SpinGuard g{events::lock()};
+        d.state = DomainState::dying;
         evtchn::close_all(d.events, events::table_of, nullptr);
     }
+    {
+        SpinGuard g{d.p2m_lock};
+        d.state = DomainState::dying;
+    }
     vcpu_timer_stop_all(d);
-    grants::unmap_all(d);
     pirq::release_all(d);
     for (uint32_t i = 0; i < d.vcpu_count; ++i)
         if (d.vcpus[i]->info_page.value()) frame_refs::put(d.vcpus[i]->info_page);
     for (uint32_t i = 0; i < d.vcpu_count; ++i) scheduler::remove(*d.vcpus[i]);
-    table[d.id] = nullptr;
-    const uint16_t id = d.id;
-    char name[domain_name_max];
-    __builtin_memcpy(name, d.name, sizeof name);
-    release(&d);
-    info("domain %u (%s) destroyed, frames free: %lu", id, name, memory::stats().free_frames);
+    __atomic_store_n(&table[d.id], nullptr, __ATOMIC_SEQ_CST);
+    // A CPU that looked it up before that store is still in the handler
+    // that did (no lock protects a domain pointer from the table): free it
+    // once each has passed a quiescent point, as Xen's RCU does.
+    bool others = false;
+    const PerCpu& self = this_cpu();
+    for (uint32_t i = 0; i < percpu::count() && i < 64; ++i) {
+        const PerCpu* c = percpu::get(i);
+        d.quiescent_seen[i] = c ? __atomic_load_n(&c->quiescent, __ATOMIC_SEQ_CST) : 0;
+        if (c && c != &self && c->online && d.quiescent_seen[i] != 0) others = true;
+    }
+    if (!others) {
+        finish(d);
+        return;
+    }
+    SpinGuard g{zombie_lock};
+    d.next_zombie = zombies;
+    zombies = &d;
+    __atomic_add_fetch(&zombie_count, 1, __ATOMIC_SEQ_CST);
+}
+
+bool reclaim_pending() { return __atomic_load_n(&zombie_count, __ATOMIC_RELAXED) != 0; }
+
+void reclaim()
+{
+    Domain* ready = nullptr;
+    {
+        SpinGuard g{zombie_lock};
+        for (Domain** p = &zombies; *p;) {
+            Domain* d = *p;
+            if (passed_by_all(*d)) {
+                *p = d->next_zombie;
+                d->next_zombie = ready;
+                ready = d;
+                __atomic_sub_fetch(&zombie_count, 1, __ATOMIC_SEQ_CST);
+            } else {
+                p = &d->next_zombie;
+            }
+        }
+    }
+    while (ready) {
+        Domain* next = ready->next_zombie;
+        finish(*ready);
+        ready = next;
+    }
 }
 
 } // namespace domains
@@ -362,6 +454,17 @@ Optional<HostPhys> Domain::translate(uint64_t gpa, bool write, uint64_t& contigu
     if (!t || !t->flags.read || (write && !t->flags.write)) return {};
     contiguous = t->page_size - (gpa & (t->page_size - 1));
     return t->phys;
+}
+
+Optional<HostPhys> Domain::get_own_frame(uint64_t gfn, bool write)
+{
+    if (gfn >= ept::Format::max_phys / page_size) return {};
+    SpinGuard g{p2m_lock};
+    auto t = ept().translate(GuestPhys{gfn * page_size});
+    if (!t || !t->flags.owned || !t->flags.read || (write && !t->flags.write)) return {};
+    const HostPhys frame = t->phys.align_down(page_size);
+    if (!frame_refs::get(frame)) return {};
+    return frame;
 }
 
 namespace {
@@ -407,66 +510,108 @@ uint64_t* ept_leaf_4k(Domain& d, uint64_t gpa)
     using F = ept::Format;
     HostPhys table = d.ept_root;
     for (int level = paging::levels - 1; level > 0; --level) {
-        uint64_t& e = ept_memory.table(table)[paging::table_index(gpa, level)];
+        uint64_t& e = d.ept_tables.table(table)[paging::table_index(gpa, level)];
         if (!F::is_present(e)) {
-            auto t = ept_memory.alloc_table();
+            auto t = d.ept_tables.alloc_table();
             if (!t) return nullptr;
             e = F::table_entry(*t, {});
         } else if (F::is_leaf(e, level)) {
-            auto t = ept_memory.alloc_table();
+            auto t = d.ept_tables.alloc_table();
             if (!t) return nullptr;
             const uint64_t span = paging::entry_span(level - 1);
             const HostPhys base{F::leaf_address(e, level)};
-            uint64_t* small = ept_memory.table(*t);
+            uint64_t* small = d.ept_tables.table(*t);
             for (uint64_t i = 0; i < paging::entries_per_table; ++i)
                 small[i] = F::leaf_entry(base + i * span, F::leaf_flags(e), level - 1);
             e = F::table_entry(*t, {});
         }
         table = HostPhys{F::table_address(e)};
     }
-    return &ept_memory.table(table)[paging::table_index(gpa, 0)];
+    return &d.ept_tables.table(table)[paging::table_index(gpa, 0)];
 }
 
 // A page of the domain's own RAM leaving its physical map is released, as in
 // Xen when something else is put at that frame; a page of someone else's
-// (or one of its special pages) loses the reference its mapping held.
-void drop_leaf(uint64_t& leaf)
+// (or one of its special pages) loses the reference its mapping held. Called
+// with the old leaf after the EPT flush: until every CPU dropped its cached
+// translation, the frame may still be written through it.
+void drop_leaf(Domain& d, uint64_t leaf)
 {
     using F = ept::Format;
-    if (F::is_present(leaf)) {
-        const HostPhys frame{F::leaf_address(leaf, 0)};
-        if (F::leaf_flags(leaf).owned)
-            frame_refs::release(frame);
-        else
-            frame_refs::put(frame);
+    if (!F::is_present(leaf)) return;
+    const HostPhys frame{F::leaf_address(leaf, 0)};
+    if (F::leaf_flags(leaf).owned) {
+        frame_refs::release(frame);
+        ++d.ballooned_pages;   // as in Xen, RAM replaced or removed leaves the reservation: populate may refill it
+    } else {
+        frame_refs::put(frame);
+        --d.extra_mappings;
     }
-    leaf = 0;
+}
+
+MapStatus unmap_locked(Domain& d, uint64_t gfn)
+{
+    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::not_mapped;
+    const uint64_t gpa = gfn * page_size;
+    if (!d.ept().translate(GuestPhys{gpa})) return MapStatus::not_mapped;
+    uint64_t* leaf = ept_leaf_4k(d, gpa);   // splits a 2 MiB page of RAM: may need a table
+    if (!leaf) return MapStatus::no_memory;
+    const uint64_t old = *leaf;
+    *leaf = 0;
+    d.flush_ept();
+    drop_leaf(d, old);
+    return MapStatus::ok;
+}
+
+MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable, Mapped kind)
+{
+    if (gfn >= ept::Format::max_phys / page_size) return MapStatus::bad_gfn;
+    const uint64_t gpa = gfn * page_size;
+    if (gpa >= d.memory_bytes && gpa >= (1ull << 32)) return MapStatus::bad_gfn;   // inside its RAM, or anywhere below 4 GiB
+    uint64_t* leaf = ept_leaf_4k(d, gpa);
+    if (!leaf) return MapStatus::no_memory;
+    using F = ept::Format;
+    const bool replaces_extra = F::is_present(*leaf) && !F::leaf_flags(*leaf).owned;
+    if (!replaces_extra && d.extra_mappings >= max_extra_mappings) return MapStatus::too_many;
+    // Taken before the old leaf is dropped: it may be the same frame.
+    if (!frame_refs::get(frame)) return MapStatus::too_many;
+    const uint64_t old = *leaf;
+    *leaf = F::leaf_entry(frame, ept::Flags{true, writable, false, false, kind == Mapped::grant}, 0);
+    ++d.extra_mappings;
+    d.flush_ept();
+    drop_leaf(d, old);
+    return MapStatus::ok;
 }
 
 } // namespace
 
-bool Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable)
+MapStatus Domain::map_foreign_page(uint64_t gfn, HostPhys frame, bool writable, Mapped kind)
 {
-    const uint64_t gpa = gfn * page_size;
-    if (gpa >= memory_bytes && gpa >= (1ull << 32)) return false;   // inside its RAM, or anywhere below 4 GiB
-    uint64_t* leaf = ept_leaf_4k(*this, gpa);
-    if (!leaf) return false;
-    frame_refs::get(frame);   // taken before the old leaf is dropped: it may be the same frame
-    drop_leaf(*leaf);
-    *leaf = ept::Format::leaf_entry(frame, ept::Flags{true, writable, false, false}, 0);
-    flush_ept();
-    return true;
+    SpinGuard g{p2m_lock};
+    return map_locked(*this, gfn, frame, writable, kind);
 }
 
-bool Domain::unmap_page(uint64_t gfn)
+MapStatus Domain::map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn)
 {
-    const uint64_t gpa = gfn * page_size;
-    if (!ept().translate(GuestPhys{gpa})) return false;
-    if (uint64_t* leaf = ept_leaf_4k(*this, gpa)) {
-        drop_leaf(*leaf);
-        flush_ept();
+    if (slot >= special_slots) return MapStatus::bad_gfn;
+    SpinGuard g{p2m_lock};
+    const uint64_t old = special_gfn[slot];
+    const MapStatus st = map_locked(*this, gfn, frame, true, Mapped::foreign);
+    if (st != MapStatus::ok) return st;
+    // Its old place goes, if the page is still there (the guest may have
+    // put something else at that frame since).
+    if (old != no_gfn && old != gfn) {
+        auto t = ept().translate(GuestPhys{old * page_size});
+        if (t && !t->flags.owned && t->phys.align_down(page_size) == frame) (void)unmap_locked(*this, old);
     }
-    return true;
+    special_gfn[slot] = gfn;
+    return MapStatus::ok;
+}
+
+MapStatus Domain::unmap_page(uint64_t gfn)
+{
+    SpinGuard g{p2m_lock};
+    return unmap_locked(*this, gfn);
 }
 
 uint64_t Domain::balloon_out(uint64_t gfn, uint64_t pages)
@@ -475,7 +620,7 @@ uint64_t Domain::balloon_out(uint64_t gfn, uint64_t pages)
     // after the flush, so no CPU's cached translation outlives its frame.
     constexpr uint64_t batch = 64;
     HostPhys frames[batch];
-    SpinGuard guard{balloon_lock};
+    SpinGuard guard{p2m_lock};
     uint64_t done = 0;
     bool stop = false;
     while (done < pages && !stop) {
@@ -502,7 +647,7 @@ uint64_t Domain::balloon_out(uint64_t gfn, uint64_t pages)
 
 uint64_t Domain::balloon_in(uint64_t gfn, uint64_t pages)
 {
-    SpinGuard guard{balloon_lock};
+    SpinGuard guard{p2m_lock};
     uint64_t done = 0;
     for (; done < pages && ballooned_pages > 0; ++done) {
         const uint64_t g = gfn + done;
@@ -530,8 +675,9 @@ uint64_t Domain::balloon_in(uint64_t gfn, uint64_t pages)
 void Domain::flush_ept()
 {
     vmx::invept_single(eptp);
-    tlb_flushed_cpus = 1ull << this_cpu().index;
-    // CPUs running one of its vCPUs now flush before their next VM entry.
+    __atomic_store_n(&tlb_flushed_cpus, 1ull << this_cpu().index, __ATOMIC_SEQ_CST);
+    // CPUs running one of its vCPUs leave guest mode now and flush before
+    // their next VM entry; this returns once none can use an old translation.
     scheduler::flush_ept_elsewhere(*this);
 }
 

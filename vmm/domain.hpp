@@ -2,8 +2,8 @@
 // the id by which guests and the toolstack name it.
 #pragma once
 #include "arch/x86/vmx/ept.hpp"
-#include "kernel/sched/credit.hpp"
 #include "kernel/lib/spinlock.hpp"
+#include "kernel/sched/credit.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/event_channel.hpp"
@@ -17,17 +17,51 @@ enum class DomainState : uint8_t { running, paused, shutdown, crashed, dying };
 [[nodiscard]] const char* to_string(DomainState s);
 [[nodiscard]] const char* to_string(xen::ShutdownReason r);
 
-// EPT tables come from the frame allocator and are reached via the direct map.
+// EPT tables come from the frame allocator and are reached via the direct
+// map. Each domain has its own: the tables its mappings cause are charged to
+// it, up to max_tables (as Xen's per-domain paging pool is), so no domain can
+// make the hypervisor spend memory on its physical map beyond its share.
 struct EptMemory {
+    uint32_t tables{0};       // table frames allocated, root included (freed only with the domain)
+    uint32_t max_tables{0};
     Optional<HostPhys> alloc_table();
     uint64_t* table(HostPhys p);
 };
 using Ept = ept::Table<EptMemory>;
-extern EptMemory ept_memory;
 
 inline constexpr uint32_t max_domains = 128;
 inline constexpr uint32_t max_vcpus_per_domain = 8;
 inline constexpr size_t domain_name_max = 32;
+
+// Per-domain limits (docs/abi.md, "Per-domain limits").
+// EPT table frames beyond what its RAM needs at 4 KiB granularity: room for
+// the pages it maps outside RAM (shared_info, grant frames, grants, foreign
+// frames) in up to this many separate 2 MiB regions.
+inline constexpr uint32_t ept_table_margin = 64;
+// Frames mapped into its physical space that are not its own RAM (grant and
+// foreign mappings, its special pages), at once.
+inline constexpr uint32_t max_extra_mappings = 4096;
+
+// EPT table frames needed to map [0, bytes) with 4 KiB leaves: one per 2 MiB,
+// 1 GiB and 512 GiB of it, and the root.
+[[nodiscard]] constexpr uint32_t ept_tables_for(uint64_t bytes)
+{
+    auto per = [bytes](uint64_t span) { return static_cast<uint32_t>((bytes + span - 1) / span); };
+    return 1 + per(1ull << 39) + per(1ull << 30) + per(1ull << 21);
+}
+static_assert(ept_tables_for(8ull << 20) == 7 && ept_tables_for(2ull << 30) == 1028);
+
+// What a frame that is not the domain's own RAM is, in its physical map.
+enum class Mapped : uint8_t { foreign, grant };
+
+// Why a change to a domain's physical map did not happen.
+enum class MapStatus : uint8_t {
+    ok,
+    bad_gfn,       // outside the space a mapping may use
+    not_mapped,    // nothing there to remove
+    no_memory,     // its EPT table budget (or the host) is out of frames
+    too_many,      // max_extra_mappings reached
+};
 
 struct DomainConfig {
     const char* name;
@@ -41,16 +75,26 @@ struct DomainConfig {
 
 struct Domain {
     uint16_t id;
+    // Which domain of that id: a reference that outlives the domain (a grant
+    // mapping's granter) checks it, so it never acts on a new domain that got
+    // the same id.
+    uint64_t generation;
     char name[domain_name_max];
     DomainState state;
     xen::ShutdownReason shutdown_reason;
     bool privileged;
     uint64_t memory_bytes;        // its maximum (and boot-time) RAM, the memory map's one RAM range
     uint64_t ballooned_pages;     // of that, pages given back with XENMEM_decrease_reservation
-    Spinlock balloon_lock;        // two vCPUs ballooning at once must not both take the last page
     bool populated;               // its RAM exists
     HostPhys ept_root;
     uint64_t eptp;
+    EptMemory ept_tables;         // its EPT's table frames and their budget
+    // Serialises changes to its physical map with the hypervisor's own uses
+    // of it (copies to and from its memory, lookups that take a frame
+    // reference), so no frame is freed while one of those still uses it.
+    Spinlock p2m_lock;
+    Spinlock vcpu_lock;           // VCPUOP_initialise: one start state loaded at a time
+    uint32_t extra_mappings;      // leaves of its EPT that are not its own RAM
     sched::Account account;
     uint32_t vcpu_count;
     Vcpu* vcpus[max_vcpus_per_domain];
@@ -71,7 +115,17 @@ struct Domain {
     grant::Granter granter;       // its grant table's pins (vmm/grant_table)
     grant::Maptrack maptrack;     // grants of others it has mapped
     HostPhys grant_frames;        // grant::max_frames contiguous frames of v1 entries, 0 until set up
+    // Where shared_info (slot 0) and grant frame i (slot 1 + i) are mapped in
+    // its physical space, no_gfn if nowhere: each lives at one gfn at most,
+    // and mapping it elsewhere moves it, as in Xen.
+    static constexpr uint64_t no_gfn = ~0ull;
+    static constexpr uint32_t special_slots = 1 + grant::max_frames;
+    uint64_t special_gfn[special_slots];
     uint8_t callback_vector;      // from HVM_PARAM_CALLBACK_IRQ (vector type); 0 = none
+    // Reaped but not yet freed: another CPU may still be in a hypercall
+    // that looked it up before it left the table (domains::reclaim).
+    Domain* next_zombie;
+    uint64_t quiescent_seen[64];  // each CPU's PerCpu::quiescent when it was reaped
 
     [[nodiscard]] xen::SharedInfo* shared() const { return phys_to_virt<xen::SharedInfo>(shared_info); }
 
@@ -88,19 +142,30 @@ struct Domain {
     }
     [[nodiscard]] bool allow_ports(uint32_t first, uint32_t count, bool allow);
 
-    [[nodiscard]] Ept ept() const { return Ept{ept_memory, ept_root}; }
-    // Copies into guest-physical memory; false if [gpa, gpa+len) is not all RAM.
+    [[nodiscard]] Ept ept() { return Ept{ept_tables, ept_root}; }
+    // Copies into guest-physical memory; false if [gpa, gpa+len) is not all
+    // mapped. Callers hold p2m_lock, or the domain is not running yet.
     [[nodiscard]] bool write_phys(uint64_t gpa, const void* src, size_t len);
     [[nodiscard]] bool read_phys(uint64_t gpa, void* dst, size_t len);
     // Host address of guest-physical `gpa` and how many bytes follow it in
     // the same page; empty if not mapped with the access asked for.
     [[nodiscard]] Optional<HostPhys> translate(uint64_t gpa, bool write, uint64_t& contiguous);
+    // The host frame of guest frame `gfn` if it is the domain's own RAM (the
+    // EPT software bit), mapped with the access asked for: the only pages the
+    // hypervisor writes on the guest's behalf or lets it grant.
+    // Takes a frame reference (frame_refs::put it when done) under p2m_lock,
+    // so the frame stays allocated even if the guest removes it meanwhile.
+    [[nodiscard]] Optional<HostPhys> get_own_frame(uint64_t gfn, bool write);
     // Maps `frame` (not the domain's own RAM: it takes a reference on it) at
-    // guest frame `gfn`, in place of whatever was there (released).
-    [[nodiscard]] bool map_foreign_page(uint64_t gfn, HostPhys frame, bool writable);
-    // Removes whatever is mapped at guest frame `gfn` (a hole afterwards);
-    // false if nothing was.
-    bool unmap_page(uint64_t gfn);
+    // guest frame `gfn`, in place of whatever was there (released). Counts
+    // against max_extra_mappings and the EPT table budget.
+    [[nodiscard]] MapStatus map_foreign_page(uint64_t gfn, HostPhys frame, bool writable,
+                                             Mapped kind = Mapped::foreign);
+    // Maps special page `slot` (see special_gfn) at `gfn`, removing it from
+    // where it was before.
+    [[nodiscard]] MapStatus map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn);
+    // Removes whatever is mapped at guest frame `gfn` (a hole afterwards).
+    [[nodiscard]] MapStatus unmap_page(uint64_t gfn);
     // Ballooning (XENMEM_decrease_reservation / populate_physmap) on the
     // pages [gfn, gfn + pages), in order, stopping at the first that cannot
     // be done; they return how many were. Out: only pages of its own RAM;
@@ -130,8 +195,14 @@ namespace domains {
 void shutdown(Domain& d, xen::ShutdownReason reason);
 void destroy(Domain& d);   // dying now; memory goes once no vCPU runs and nothing maps it
 void crash(Domain& d, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-// Frees the domain once no vCPU of it is loaded anywhere; called by the scheduler.
+// Tears the domain down once no vCPU of it is loaded anywhere (called by
+// the scheduler): it leaves the table at once, its memory goes when no
+// other CPU can still hold a pointer to it.
 void reap(Domain& d);
+// Frees reaped domains every other CPU has moved on from; the scheduler
+// calls it at its quiescent points, cheaply when there are none.
+void reclaim();
+[[nodiscard]] bool reclaim_pending();
 template <typename Fn> void for_each(Fn&& fn);
 extern Domain* table[max_domains];
 } // namespace domains

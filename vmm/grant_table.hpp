@@ -72,6 +72,7 @@ struct Mapping {
     uint64_t gpa;          // host_addr of the map call (guest-physical for PVH)
     bool readonly;
     uint64_t host_frame;
+    uint64_t granter_generation;   // the granter's Domain::generation: ids are reused
 };
 
 struct Maptrack {

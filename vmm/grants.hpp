@@ -17,7 +17,9 @@ namespace menhir::grants {
 [[nodiscard]] int16_t unmap(Domain& mapper, xen::GnttabUnmapGrantRef& op);
 [[nodiscard]] int16_t copy(Domain& caller, const xen::GnttabCopy& op);
 
-// A dying mapper: unmaps everything it still has mapped.
-void unmap_all(Domain& mapper);
+// A domain whose teardown starts: marks it dying under the grant lock (no
+// map or copy of its grants starts after; one in progress has finished) and
+// unmaps everything it still has mapped of others.
+void retire(Domain& d);
 
 } // namespace menhir::grants

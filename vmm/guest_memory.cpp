@@ -1,5 +1,6 @@
 #include "vmm/guest_memory.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
+#include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/guest_paging.hpp"
@@ -25,16 +26,24 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
     const uint64_t cr4 = vmx::read(vmx::Field::guest_cr4);
     const PagingMode mode = paging_mode(cr0, cr4, vmx::read(vmx::Field::guest_efer));
     const EptReader reader{v.domain};
+    // The whole copy under the domain's p2m lock: another vCPU's
+    // remove_from_physmap cannot free a frame between its translation and
+    // the copy. Nothing here allocates or takes another lock.
+    SpinGuard g{v.domain->p2m_lock};
     size_t done = 0;
     while (done < len) {
         const Translation t = translate(mode, cr0, cr3, cr4, linear + done, access, reader);
         if (!t.ok) return false;
-        uint64_t contiguous = 0;
-        auto hpa = v.domain->translate(t.gpa, access == Access::write, contiguous);
-        if (!hpa) return false;
+        // Not through a grant mapping, as Xen's __hvm_copy refuses one
+        // (HVMTRANS_unhandleable): hypercall arguments live in the
+        // caller's own memory, not in a page another domain may revoke.
+        const auto e = v.domain->ept().translate(GuestPhys{t.gpa});
+        if (!e || !e->flags.read || (access == Access::write && !e->flags.write) || e->flags.grant) return false;
+        const uint64_t contiguous = e->page_size - (t.gpa & (e->page_size - 1));
+        const HostPhys hpa = e->phys;
         uint64_t chunk = t.page_bytes_left < contiguous ? t.page_bytes_left : contiguous;
         if (chunk > len - done) chunk = len - done;
-        fn(phys_to_virt<uint8_t>(*hpa), done, chunk);
+        fn(phys_to_virt<uint8_t>(hpa), done, chunk);
         done += chunk;
     }
     return true;

@@ -24,6 +24,15 @@ struct PerCpu {
     volatile bool vmx_done;       // VMX bring-up finished (successfully or not)
     volatile bool vmx_on;
     volatile bool stopped;
+    // Between the last check before a VM entry and the next VM exit: a CPU
+    // that changes a domain's EPT waits for those running it to leave guest
+    // mode (exits counts them) before the frames it unmapped can be freed.
+    volatile bool in_guest;
+    volatile uint64_t exits;
+    // Counts the points where this CPU holds no domain pointer from a
+    // hypercall or exit handler (each scheduler pass, each VM entry): a
+    // reaped domain is freed once every other CPU has passed one.
+    volatile uint64_t quiescent;
     HostPhys vmxon_region;
     alignas(16) uint64_t gdt[gdt::entries];
     Tss tss;

@@ -279,14 +279,60 @@ void stop_locked(Vcpu& v)
 }
 } // namespace
 
+namespace {
+// This CPU holds no domain pointer from a handler now: reaped domains that
+// waited only for it can go.
+void quiescent(PerCpu& c)
+{
+    __atomic_store_n(&c.quiescent, c.quiescent + 1, __ATOMIC_SEQ_CST);
+    if (domains::reclaim_pending()) domains::reclaim();
+}
+} // namespace
+
 void flush_ept_elsewhere(Domain& d)
 {
-    for (uint32_t i = 0; i < cpus; ++i) {
+    // The caller has cleared d.tlb_flushed_cpus. A CPU about to enter d sets
+    // in_guest and then looks at that mask (before_entry), so either it sees
+    // the cleared bit and flushes, or we see in_guest and wait for its next
+    // exit: in both cases no CPU uses a stale translation of d once this
+    // returns, and the caller may free what it unmapped (SDM Vol 3C 29.4.3.1:
+    // a translation lives on until INVEPT on that CPU).
+    PerCpu& self = this_cpu();
+    uint64_t seen[64]{};
+    uint64_t waiting = 0;
+    for (uint32_t i = 0; i < cpus && i < 64; ++i) {
         PerCpu* c = percpu::get(i);
-        if (c && c != &this_cpu() && c->current && c->current->domain == &d) {
-            c->resched = true;
-            lapic::send_fixed(c->apic_id, vector::reschedule);
+        if (!c || c == &self) continue;
+        Vcpu* cur = c->current;
+        if (!cur || cur->domain != &d) continue;
+        seen[i] = __atomic_load_n(&c->exits, __ATOMIC_SEQ_CST);
+        c->resched = true;
+        if (__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST)) waiting |= 1ull << i;
+        lapic::send_fixed(c->apic_id, vector::reschedule);
+    }
+    // The IPI makes each of them exit (external-interrupt exiting), whatever
+    // the guest does; none of them needs anything from this CPU to get there.
+    while (waiting) {
+        for (uint32_t i = 0; i < 64; ++i) {
+            if (!(waiting & (1ull << i))) continue;
+            PerCpu* c = percpu::get(i);
+            if (!__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST) || __atomic_load_n(&c->exits, __ATOMIC_SEQ_CST) != seen[i])
+                waiting &= ~(1ull << i);
         }
+        cpu::pause();
+    }
+}
+
+void before_entry()
+{
+    PerCpu& c = this_cpu();
+    quiescent(c);
+    Domain& d = *c.current->domain;
+    __atomic_store_n(&c.in_guest, true, __ATOMIC_SEQ_CST);
+    // The domain's EPT changed since this CPU last flushed it.
+    if (!(__atomic_load_n(&d.tlb_flushed_cpus, __ATOMIC_SEQ_CST) & (1ull << c.index))) {
+        vmx::invept_single(d.eptp);
+        __atomic_or_fetch(&d.tlb_flushed_cpus, 1ull << c.index, __ATOMIC_SEQ_CST);
     }
 }
 
@@ -307,6 +353,7 @@ void schedule()
     PerCpu& c = this_cpu();
     for (;;) {
         c.resched = false;
+        quiescent(c);
         vcpu_timer::fire_due(now_ns());
         Vcpu* prev = c.current;
         sched::Unit* next_unit;
@@ -328,12 +375,7 @@ void schedule()
             const uint64_t ticks = ns_to_tsc(slice) >> vmx::capabilities().preemption_timer_rate;
             vmx::write(vmx::Field::preemption_timer_value, ticks ? ticks : 1);
             if (c.current->kick) events::deliver(*c.current);
-            // The domain's EPT changed since this CPU last flushed it.
-            Domain& d = *c.current->domain;
-            if (!(d.tlb_flushed_cpus & (1ull << c.index))) {
-                vmx::invept_single(d.eptp);
-                __atomic_or_fetch(&d.tlb_flushed_cpus, 1ull << c.index, __ATOMIC_SEQ_CST);
-            }
+            before_entry();
             return;
         }
         // Idle: wait for an IPI, a guest timer, or the poll that lets this

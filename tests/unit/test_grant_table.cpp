@@ -324,8 +324,8 @@ TEST_CASE("grant: the granter changes the entry during pin", "[grant]")
 TEST_CASE("grant: maptrack", "[grant]")
 {
     auto t = std::make_unique<Maptrack>();
-    const Mapping a{false, granter_id, 3, 0x10000, true, 0x500};
-    const Mapping b{false, granter_id, 4, 0x11000, false, 0x501};
+    const Mapping a{false, granter_id, 3, 0x10000, true, 0x500, 7};
+    const Mapping b{false, granter_id, 4, 0x11000, false, 0x501, 8};
 
     SECTION("handles are handed out, found and reused")
     {
@@ -351,6 +351,7 @@ TEST_CASE("grant: maptrack", "[grant]")
         CHECK(out.ref == 3);
         CHECK(out.readonly);
         CHECK(out.granter == granter_id);
+        CHECK(out.granter_generation == 7);   // which domain of that id, for the unpin
         CHECK(t->find(0) == nullptr);
         CHECK_FALSE(t->mapped_at(0x10000));
         CHECK(t->add(b) == 0);   // the freed handle comes back

@@ -58,19 +58,28 @@ constexpr auto handlers = make_table();
 extern "C" void vmexit_dispatch()
 {
     PerCpu& c = this_cpu();
+    __atomic_store_n(&c.in_guest, false, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&c.exits, c.exits + 1, __ATOMIC_SEQ_CST);
     Vcpu& v = *c.current;
     // Basic exit reasons are below 128 (SDM Vol 3C Appendix C); the table
     // covers all 128, so a mask replaces a bounds check on the hot path.
     const auto reason = static_cast<uint32_t>(vmx::read(vmx::Field::exit_reason)) & (table_size - 1);
     ++v.exits;
     handlers.h[reason](v);
-    if (c.resched) scheduler::schedule();
+    if (c.resched)
+        scheduler::schedule();
+    else
+        scheduler::before_entry();
 }
 
 // VMLAUNCH/VMRESUME themselves failed (VMfailValid, SDM Vol 3C 31.4).
 extern "C" void vmentry_failed()
 {
-    Vcpu& v = *this_cpu().current;
+    PerCpu& c = this_cpu();
+    // Never got into the guest: not in guest mode for flush_ept_elsewhere.
+    __atomic_store_n(&c.in_guest, false, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&c.exits, c.exits + 1, __ATOMIC_SEQ_CST);
+    Vcpu& v = *c.current;
     domains::crash(*v.domain, "VM entry failed: VM-instruction error %lu", vmx::read(vmx::Field::instruction_error));
     scheduler::schedule();
 }

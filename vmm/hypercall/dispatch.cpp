@@ -1,5 +1,6 @@
 // The VMCALL exit: privilege, argument registers, table lookup, result.
 #include "arch/x86/vmx/vmcs.hpp"
+#include "kernel/mm/frame_refs.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/guest_state.hpp"
@@ -71,7 +72,13 @@ bool write_page(Vcpu& v, uint64_t msr_value)
         stub[5] = 0x0f; stub[6] = 0x01; stub[7] = 0xc1;   // vmcall
         stub[8] = 0xc3;                          // ret
     }
-    return v.domain->write_phys(msr_value, page, sizeof page);
+    // Into the domain's own RAM only; anything else is refused with #GP, as
+    // Xen refuses a frame it cannot get as the domain's writable page.
+    auto frame = v.domain->get_own_frame(msr_value / page_size, true);
+    if (!frame) return false;
+    __builtin_memcpy(phys_to_virt(*frame), page, sizeof page);
+    frame_refs::put(*frame);
+    return true;
 }
 
 } // namespace hypercall

@@ -59,6 +59,7 @@ int64_t set_vcpu_context(Domain& d, const abi::DomctlVcpuContext& ctx)
 {
     if (ctx.vcpu >= d.vcpu_count || d.state != DomainState::paused) return xen::err::einval;
     Vcpu& v = *d.vcpus[ctx.vcpu];
+    SpinGuard g{d.vcpu_lock};   // as VCPUOP_initialise: one start state loaded at a time
     v.ctx.regs = GuestRegs{};
     v.ctx.regs.rbx = ctx.ebx;
     if (!builder::start_vcpu(v, vmx::pvh_start(ctx.entry))) return xen::err::einval;

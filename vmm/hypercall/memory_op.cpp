@@ -1,5 +1,6 @@
 // memory_op: the guest's memory map, its reservation (and ballooning within
 // it), and placing the shared_info page in its physical address space.
+#include "kernel/mm/frame_refs.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/abi/xen_console.hpp"
@@ -101,6 +102,20 @@ int64_t balloon(Vcpu& v, Args& args, bool out)
     return static_cast<int64_t>(i);
 }
 
+// Xen's errno for a physical-map change that did not happen: a frame number
+// it cannot map there is -EINVAL, running out of paging memory -ENOMEM.
+int64_t errno_of(MapStatus st)
+{
+    switch (st) {
+    case MapStatus::ok: return 0;
+    case MapStatus::bad_gfn: return xen::err::einval;
+    case MapStatus::not_mapped: return xen::err::enoent;
+    case MapStatus::no_memory:
+    case MapStatus::too_many: return xen::err::enomem;
+    }
+    return xen::err::einval;
+}
+
 int64_t add_to_physmap(Vcpu& v, Args& args)
 {
     xen::AddToPhysmap a{};
@@ -117,13 +132,14 @@ int64_t add_to_physmap(Vcpu& v, Args& args)
     switch (a.space) {
     case xen::xenmapspace_shared_info: {
         if (a.idx != 0) return xen::err::einval;
-        return d->map_foreign_page(a.gpfn, d->shared_info, true) ? 0 : xen::err::einval;
+        return errno_of(d->map_special_page(0, d->shared_info, a.gpfn));
     }
     case xen::xenmapspace_grant_table: {
         // Bit 31 asks for a v2 status frame: only v1 is offered.
         if (a.idx >= grant::max_frames) return xen::err::einval;
         if (!grants::ensure_frames(*d, static_cast<uint32_t>(a.idx) + 1)) return xen::err::enomem;
-        return d->map_foreign_page(a.gpfn, d->grant_frames + a.idx * page_size, true) ? 0 : xen::err::einval;
+        const auto slot = static_cast<uint32_t>(1 + a.idx);
+        return errno_of(d->map_special_page(slot, d->grant_frames + a.idx * page_size, a.gpfn));
     }
     default:
         return xen::err::einval;
@@ -148,16 +164,13 @@ int64_t add_to_physmap_batch(Vcpu& v, Args& args)
         uint64_t idx = 0, gpfn = 0;
         if (!guest::copy_from(v, b.idxs + i * 8ull, &idx, 8) || !guest::copy_from(v, b.gpfns + i * 8ull, &gpfn, 8))
             return xen::err::efault;
-        int32_t err = 0;
-        uint64_t contiguous = 0;
-        // Only the other domain's own RAM, and its console ring page (for
-        // dom0's console back end): each mapping holds a reference, so the
-        // frame outlives that domain if dom0 keeps it mapped.
-        auto hpa = foreign->translate(idx * page_size, true, contiguous);
-        const bool console_page = idx != 0 && idx == foreign->hvm_params[xen::hvm_param_console_pfn];
-        if (!hpa || (idx * page_size >= foreign->memory_bytes && !console_page) ||
-            !self.map_foreign_page(gpfn, hpa->align_down(page_size), true))
-            err = static_cast<int32_t>(xen::err::einval);
+        // Only the other domain's own RAM (not what it maps of others): each
+        // mapping holds a reference, so the frame outlives that domain if
+        // dom0 keeps it mapped.
+        auto frame = foreign->get_own_frame(idx, true);
+        const int64_t rc = frame ? errno_of(self.map_foreign_page(gpfn, *frame, true)) : xen::err::einval;
+        if (frame) frame_refs::put(*frame);   // the mapping holds its own, if made
+        const auto err = static_cast<int32_t>(rc);
         if (!guest::copy_to(v, b.errs + i * 4ull, &err, 4)) return xen::err::efault;
     }
     if (n < b.size) {   // continue with the rest on re-execution
@@ -178,7 +191,7 @@ int64_t remove_from_physmap(Vcpu& v, Args& args)
     int64_t err = 0;
     Domain* d = target_domain(v, r.domid, err);
     if (!d) return err;
-    return d->unmap_page(r.gpfn) ? 0 : xen::err::enoent;
+    return errno_of(d->unmap_page(r.gpfn));
 }
 
 } // namespace

@@ -19,7 +19,7 @@ constexpr int64_t etime = -62;   // Xen's -ETIME: a "future" timer already in th
 // (descriptor bits 40-47 and 52-55), as Xen's hvm_vcpu.h describes it.
 uint32_t access_from_ar(uint16_t ar) { return (ar & 0xff) | ((ar & 0xf00u) << 4); }
 
-int64_t initialise(Vcpu& caller, Vcpu& target, uint64_t ptr)
+int64_t initialise_locked(Vcpu& caller, Vcpu& target, uint64_t ptr)
 {
     if (target.initialised) return xen::err::eexist;   // once, as in Xen
     xen::VcpuHvmContext ctx{};
@@ -62,8 +62,17 @@ int64_t initialise(Vcpu& caller, Vcpu& target, uint64_t ptr)
         return xen::err::einval;
     }
     if (!builder::start_vcpu(target, s)) return xen::err::einval;
-    target.initialised = true;
+    __atomic_store_n(&target.initialised, true, __ATOMIC_RELEASE);
     return 0;
+}
+
+// One VCPUOP_initialise of a domain at a time (Xen holds the domain lock):
+// two vCPUs starting the same one would load its VMCS on two CPUs at once;
+// the second sees it initialised and gets -EEXIST.
+int64_t initialise(Vcpu& caller, Vcpu& target, uint64_t ptr)
+{
+    SpinGuard g{caller.domain->vcpu_lock};
+    return initialise_locked(caller, target, ptr);
 }
 
 int64_t register_vcpu_info(Vcpu& v, Vcpu& target, uint64_t ptr)
@@ -72,14 +81,18 @@ int64_t register_vcpu_info(Vcpu& v, Vcpu& target, uint64_t ptr)
     if (!guest::copy_from(v, ptr, &info, sizeof info)) return xen::err::efault;
     if (info.offset > page_size - sizeof(xen::VcpuInfo)) return xen::err::einval;
     if (target.info != &v.domain->shared()->vcpu_info[target.id]) return xen::err::einval;   // once only, as in Xen
-    uint64_t contiguous = 0;
-    auto hpa = v.domain->translate(info.mfn * page_size + info.offset, true, contiguous);
-    if (!hpa || contiguous < sizeof(xen::VcpuInfo)) return xen::err::einval;
-    auto* moved = phys_to_virt<xen::VcpuInfo>(*hpa);
+    // Only the domain's own RAM (Xen: -EINVAL unless the gfn is a page it
+    // owns): a grant or foreign mapping could go back to its owner while the
+    // hypervisor keeps writing it, and shared_info or a grant-table frame
+    // would have vcpu_info written over its contents.
+    // The reference taken here stays: the page remains the hypervisor's to
+    // write even if the guest gives it up.
+    auto frame = v.domain->get_own_frame(info.mfn, true);
+    if (!frame) return xen::err::einval;
+    const HostPhys hpa = *frame + info.offset;
+    auto* moved = phys_to_virt<xen::VcpuInfo>(hpa);
     __builtin_memcpy(moved, target.info, sizeof *moved);
-    // The page stays the hypervisor's to write even if the guest gives it up.
-    target.info_page = hpa->align_down(page_size);
-    frame_refs::get(target.info_page);
+    target.info_page = *frame;
     target.info = moved;
     vcpu_timer::update_time_info(target);
     return 0;
@@ -100,7 +113,7 @@ int64_t vcpu_op(Vcpu& v, Args& args)
     case xen::vcpuop_initialise:
         return initialise(v, target, args[2]);
     case xen::vcpuop_up:
-        if (!target.initialised) return xen::err::einval;
+        if (!__atomic_load_n(&target.initialised, __ATOMIC_ACQUIRE)) return xen::err::einval;
         if (!target.up) {
             target.up = true;
             scheduler::wake(target);

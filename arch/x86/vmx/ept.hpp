@@ -11,6 +11,7 @@ struct Flags {
     bool write{false};
     bool execute{false};
     bool owned{false};   // the frame is the domain's own RAM, freed with it (software bit)
+    bool grant{false};   // a grant mapping of another domain's page (software bit)
     constexpr bool operator==(const Flags&) const = default;
 };
 
@@ -26,6 +27,7 @@ struct Format {
     static constexpr uint64_t memtype_wb = 6ull << 3;      // leaf memory type, bits 5:3 (29.3.7)
     static constexpr uint64_t large = 1ull << 7;
     static constexpr uint64_t owned = 1ull << 52;           // bits 62:52 are ignored by the CPU (29.3.2)
+    static constexpr uint64_t grant = 1ull << 53;
     static constexpr uint64_t address_mask = 0x000f'ffff'ffff'f000ull;
     static constexpr uint64_t max_phys = 1ull << 48;       // 4-level EPT: 48-bit guest-physical space
 
@@ -60,15 +62,17 @@ struct Format {
         if (f.write) e |= write;
         if (f.execute) e |= execute;
         if (f.owned) e |= owned;
+        if (f.grant) e |= grant;
         return e;
     }
     [[nodiscard]] static constexpr Flags leaf_flags(uint64_t e)
     {
-        return Flags{(e & read) != 0, (e & write) != 0, (e & execute) != 0, (e & owned) != 0};
+        return Flags{(e & read) != 0, (e & write) != 0, (e & execute) != 0, (e & owned) != 0, (e & grant) != 0};
     }
     [[nodiscard]] static constexpr Flags restrict_by(Flags f, uint64_t upper)
     {
-        return Flags{f.read && (upper & read), f.write && (upper & write), f.execute && (upper & execute), f.owned};
+        return Flags{f.read && (upper & read), f.write && (upper & write), f.execute && (upper & execute), f.owned,
+                     f.grant};
     }
 };
 
