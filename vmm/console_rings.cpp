@@ -81,8 +81,9 @@ bool attach(Domain& d)
         // Unbound, for dom0: its console back end binds it after hand_over.
         if (evtchn::alloc_unbound(d.events, 0, port) != 0) port = 0;
     }
-    if (!port) return false;   // the page stays mapped as ordinary RAM; freed with the domain
-    frame_refs::get(*frame);
+    // Without a port or our reference the page stays mapped as ordinary
+    // RAM, freed with the domain (a fresh frame's count cannot be full).
+    if (!port || !frame_refs::get(*frame)) return false;
     d.hvm_params[xen::hvm_param_console_pfn] = gfn;
     d.hvm_params[xen::hvm_param_console_evtchn] = port;
     IrqSpinGuard g{lock};
