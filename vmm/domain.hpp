@@ -2,6 +2,7 @@
 // the id by which guests and the toolstack name it.
 #pragma once
 #include "arch/x86/vmx/ept.hpp"
+#include "kernel/console.hpp"
 #include "kernel/sched/credit.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
@@ -57,6 +58,9 @@ struct Domain {
     struct Line { char text[160]; size_t len; };
     Line console_line;
     Line debug_line;
+    // Its console rate limit and the characters dropped since its last line
+    // (kernel/console.hpp); dom0's output is not limited, as in Xen.
+    console::GuestOutput console_out;
     uint32_t io_warnings;         // rate limit for ignored-port messages
     uint64_t hvm_params[xen::hvm_nr_params];
     HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)

@@ -25,6 +25,7 @@ struct PerCpu {
     volatile bool vmx_on;
     volatile bool stopped;
     HostPhys vmxon_region;
+    uint64_t slice_rest;          // preemption-timer ticks of the slice not armed yet (scheduler)
     alignas(16) uint64_t gdt[gdt::entries];
     Tss tss;
 };
