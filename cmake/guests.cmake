@@ -5,6 +5,7 @@
 # Outputs (when MENHIR_OUTPUT_DIR is set):
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
 #                                          evping evpong granter mapper sleeper smp2 hostile
+#                                          fuzzer deafener
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (tests/guests/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -109,6 +110,8 @@ menhir_add_guest(mapper  64 ${MENHIR_GUESTS_OUT}/mapper.elf  ${MENHIR_GUEST_DIR}
 menhir_add_guest(sleeper 64 ${MENHIR_GUESTS_OUT}/sleeper.elf ${MENHIR_GUEST_DIR}/sleeper/main.cpp)
 menhir_add_guest(smp2    64 ${MENHIR_GUESTS_OUT}/smp2.elf    ${MENHIR_GUEST_DIR}/smp2/main.cpp)
 menhir_add_guest(hostile 64 ${MENHIR_GUESTS_OUT}/hostile.elf ${MENHIR_GUEST_DIR}/hostile/main.cpp)
+menhir_add_guest(fuzzer  64 ${MENHIR_GUESTS_OUT}/fuzzer.elf  ${MENHIR_GUEST_DIR}/fuzzer/main.cpp)
+menhir_add_guest(deafener 64 ${MENHIR_GUESTS_OUT}/deafener.elf ${MENHIR_GUEST_DIR}/deafener/main.cpp)
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
   ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp)
