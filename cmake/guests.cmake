@@ -6,7 +6,7 @@
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
-#                                          aliaser
+#                                          aliaser fuzzer deafener
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (tests/guests/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -120,6 +120,8 @@ menhir_add_guest(mmiohole   64 ${MENHIR_GUESTS_OUT}/mmiohole.elf   ${MENHIR_GUES
 menhir_add_guest(mmiohole32 32 ${MENHIR_GUESTS_OUT}/mmiohole32.elf ${MENHIR_GUEST_DIR}/mmiohole/main.cpp)
 menhir_add_guest(balloon    64 ${MENHIR_GUESTS_OUT}/balloon.elf    ${MENHIR_GUEST_DIR}/balloon/main.cpp)
 menhir_add_guest(aliaser 64 ${MENHIR_GUESTS_OUT}/aliaser.elf ${MENHIR_GUEST_DIR}/aliaser/main.cpp)
+menhir_add_guest(fuzzer  64 ${MENHIR_GUESTS_OUT}/fuzzer.elf  ${MENHIR_GUEST_DIR}/fuzzer/main.cpp)
+menhir_add_guest(deafener 64 ${MENHIR_GUESTS_OUT}/deafener.elf ${MENHIR_GUEST_DIR}/deafener/main.cpp)
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
   ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp

@@ -4,6 +4,8 @@ set(MENHIR_PURE_SOURCES
   kernel/lib/format.cpp
   kernel/cmdline.cpp
   kernel/log_ring.cpp
+  kernel/tx_ring.cpp
+  kernel/console_rate.cpp
   boot/multiboot2.cpp
   kernel/mm/frame_allocator.cpp
   kernel/mm/heap.cpp

@@ -1,9 +1,12 @@
 // The hypervisor console: every line goes to the in-memory log ring (read
-// later by `xl dmesg`) and, when its level passes loglvl, to the serial line.
+// later by `xl dmesg`) and, when its level passes loglvl, into the transmit
+// ring that the UART's transmit interrupt (or a poll) empties: no writer
+// ever waits for the UART. Guest lines are rate-limited per domain.
 // Serial input goes to dom0, the debug keys or a domU's console ring, cycled
 // with Ctrl-A three times.
 #pragma once
 #include "kernel/cmdline.hpp"
+#include "kernel/console_rate.hpp"
 #include "kernel/log_ring.hpp"
 #include <cstddef>
 #include <cstdint>
@@ -17,10 +20,31 @@ void init_early();                                  // COM1 at 115200 8n1 until 
 void configure(const cmdline::Options& options);
 void set_tsc_khz(uint64_t khz);                     // enables timestamps once the TSC is calibrated
 void write_line(LogLevel level, const char* text);  // adds the timestamp (if on) and the newline
+
+// A domain's console output state (in its Domain): its rate-limit bucket and
+// the characters dropped since its last line that went out.
+struct GuestOutput {
+    CharBucket bucket;
+    uint64_t suppressed;
+};
+// One line of guest output, shown as "(dN) TEXT". When `limited`, it costs
+// its length + 1 from the domain's bucket; a line the bucket cannot pay, or
+// that finds the transmit ring's guest share full, is dropped and counted,
+// and the count is reported as "(dN) ... N characters suppressed" before the
+// domain's next line that goes out. Rate-limited lines skip the log ring too.
+void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool limited);
+
 void enable_input_interrupts();                     // after the I/O APIC routes the UART's IRQ
 void receive(char c);                               // one byte of serial input
-void drain_uart();                                  // the UART's interrupt handler: receive() every byte waiting
-void emergency();                                   // panic path: never wait for the lock again
+void drain_uart();                                  // the UART's interrupt handler: receive and transmit
+// Exit path and idle loop: on the CPU the UART's interrupt goes to, do what
+// its interrupt would (a guest with IF=0 keeps the interrupt from being
+// taken). Never waits: if another CPU is at the UART, it returns.
+void poll();
+[[nodiscard]] uint32_t uart_cpu();                  // index of the CPU the UART's interrupt goes to
+[[nodiscard]] bool output_pending();                // the transmit ring is not empty
+void flush();                                       // power-off/reset: send all that is queued, polled
+void emergency();                                   // panic path: flush, then write synchronously
 // Serial input meant for dom0 (input not switched to the debug keys): it is
 // queued here, and `listener` is told (dom0's VIRQ_CONSOLE).
 void set_input_listener(void (*listener)());

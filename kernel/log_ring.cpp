@@ -2,11 +2,6 @@
 
 namespace menhir {
 
-LogRing::LogRing(char* buffer, size_t capacity)
-    : buffer_{buffer}, capacity_{buffer != nullptr ? capacity : 0}
-{
-}
-
 void LogRing::write(const char* text, size_t length)
 {
     if (text == nullptr) {

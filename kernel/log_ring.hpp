@@ -11,7 +11,12 @@ class LogRing final {
 public:
     // capacity > 0 expected; with a null buffer or zero capacity the ring
     // holds nothing but still counts what was written.
-    LogRing(char* buffer, size_t capacity);
+    // constexpr: the console's ring holds the first lines, printed before
+    // global constructors run (a run-time constructor would then empty it).
+    constexpr LogRing(char* buffer, size_t capacity)
+        : buffer_{buffer}, capacity_{buffer != nullptr ? capacity : 0}
+    {
+    }
 
     void write(const char* text, size_t length);     // overwrites the oldest bytes when full
     [[nodiscard]] size_t size() const;               // bytes currently held (<= capacity)

@@ -119,7 +119,10 @@ bool check_guest_features()
 
 [[noreturn]] void idle()
 {
-    for (;;) cpu::sti_hlt();
+    for (;;) {
+        console::poll();
+        cpu::sti_hlt();
+    }
 }
 
 } // namespace

@@ -716,14 +716,15 @@ bool Domain::allow_ports(uint32_t first, uint32_t count, bool allow)
 void Domain::put(Line& l, char c)
 {
     if (c == '\r') return;
+    // Control characters (escape sequences among them) would drive the
+    // administrator's terminal: shown as '.'.
+    if (c != '\n' && c != '\t' && (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) c = '.';
     if (c != '\n' && l.len + 1 < sizeof l.text) {
         l.text[l.len++] = c;
         return;
     }
     l.text[l.len] = '\0';
-    char out[sizeof l.text + 16];
-    format(out, sizeof out, "(d%u) %s", id, l.text);
-    console::write_line(LogLevel::info, out);
+    console::write_guest_line(id, l.text, console_out, !privileged);
     l.len = 0;
     if (c != '\n') l.text[l.len++] = c;
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include "arch/x86/vmx/ept.hpp"
 #include "kernel/lib/spinlock.hpp"
+#include "kernel/console.hpp"
 #include "kernel/sched/credit.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/abi/xen.hpp"
@@ -105,6 +106,9 @@ struct Domain {
     struct Line { char text[160]; size_t len; };
     Line console_line;
     Line debug_line;
+    // Its console rate limit and the characters dropped since its last line
+    // (kernel/console.hpp); dom0's output is not limited, as in Xen.
+    console::GuestOutput console_out;
     uint32_t io_warnings;         // rate limit for ignored-port messages
     msr_policy::UnknownLog unknown_msrs;   // unknown MSRs already logged
     uint32_t unbacked_warnings;   // rate limit for accesses to unbacked memory

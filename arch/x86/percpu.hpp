@@ -34,6 +34,7 @@ struct PerCpu {
     // reaped domain is freed once every other CPU has passed one.
     volatile uint64_t quiescent;
     HostPhys vmxon_region;
+    uint64_t slice_rest;          // preemption-timer ticks of the slice not armed yet (scheduler)
     alignas(16) uint64_t gdt[gdt::entries];
     Tss tss;
 };

@@ -88,17 +88,21 @@ struct KeyRegistrar {
 
 } // namespace
 
+// The console's queued lines go out before the machine does.
 void poweroff()
 {
     leave_vmx_everywhere();
+    console::flush();
     acpi_s5(platform::acpi());
     info("power-off through ACPI S5 did not work; halting");
+    console::flush();
     cpu::halt_forever();
 }
 
 void reset()
 {
     leave_vmx_everywhere();
+    console::flush();
     fadt_reset(platform::acpi());
     // The 8042's pulse-reset command, then the PCI reset control register
     // (Linux's order too: Bochs 2.7 with several CPUs hangs on 0xCF9).

@@ -16,7 +16,7 @@ void wake(Vcpu& v);                            // runnable; pokes the CPU that s
 void block_current();                          // the running vCPU sleeps (HLT, SCHEDOP_block) unless an upcall is due
 void kick(Vcpu& v);                            // an event may be due for v: wake it or make it look before entry
 void yield_current();                          // SCHEDOP_yield
-void slice_expired();                          // VMX-preemption timer exit
+void preemption_timer_exit();                  // VMX-preemption timer exit: the slice's next part, or the end
 void stop_domain(Domain& d);                   // shut down or crashed: run none of its vCPUs again
 void stop_vcpu(Vcpu& v);                       // take one vCPU off whatever CPU runs it
 void flush_ept_elsewhere(Domain& d);           // other CPUs running d leave guest mode and flush its EPT before re-entering

@@ -3,6 +3,7 @@
 // handler, the scheduler runs only if something asked for it.
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
+#include "kernel/console.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/handlers.hpp"
@@ -14,6 +15,8 @@ using Handler = void (*)(Vcpu&);
 using vmx::ExitReason;
 
 constexpr uint32_t table_size = 128;
+constexpr uint64_t console_poll_every = 64;   // a power of two
+static_assert((console_poll_every & (console_poll_every - 1)) == 0);
 static_assert(vmx::exit_reason_count <= table_size);
 
 constexpr auto make_table()
@@ -64,7 +67,10 @@ extern "C" void vmexit_dispatch()
     // Basic exit reasons are below 128 (SDM Vol 3C Appendix C); the table
     // covers all 128, so a mask replaces a bounds check on the hot path.
     const auto reason = static_cast<uint32_t>(vmx::read(vmx::Field::exit_reason)) & (table_size - 1);
-    ++v.exits;
+    // Every 64th exit the UART gets a look (console::poll, which only acts
+    // on the CPU its IRQ goes to): a guest spinning with IF=0 keeps that
+    // interrupt from being taken but cannot keep the console deaf.
+    if ((++v.exits & (console_poll_every - 1)) == 0) console::poll();
     handlers.h[reason](v);
     if (c.resched)
         scheduler::schedule();

@@ -79,7 +79,7 @@ void exception_or_nmi(Vcpu& v)
     domains::crash(*v.domain, "unexpected exception exit (vector %lu)", info & 0xff);
 }
 
-void preemption_timer(Vcpu&) { scheduler::slice_expired(); }
+void preemption_timer(Vcpu&) { scheduler::preemption_timer_exit(); }
 
 void interrupt_window(Vcpu& v)
 {
