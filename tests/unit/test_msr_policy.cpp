@@ -64,6 +64,8 @@ TEST_CASE("IA32_DEBUGCTL: Xen's bits for an HVM guest without vPMU", "[msr]")
     CHECK(kept_debugctl(debugctl_lbr) == 0);   // no LBR MSRs for guests: dropped
     CHECK(kept_debugctl(debugctl_lbr | debugctl_btf) == debugctl_btf);
     CHECK(kept_debugctl(debugctl_rtm) == debugctl_rtm);
+}
+
 TEST_CASE("TSC_ADJUST moves the TSC by its change; a TSC write moves TSC_ADJUST", "[msr]")
 {
     TscState t{};
