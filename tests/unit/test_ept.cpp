@@ -56,6 +56,29 @@ TEST_CASE("EPT leaves carry R/W/X, write-back type, large bit and the owned mark
     CHECK(t->map(GuestPhys{1ull << 48}, HostPhys{0}, 0x1000, ept::ram) == paging::MapError::non_canonical);
 }
 
+TEST_CASE("EPT grant mappings carry their own software bit, through the walk", "[ept]")
+{
+    FakeMemory mem;
+    auto t = ept::Table<FakeMemory>::create(mem);
+    REQUIRE(t);
+    const ept::Flags grant{true, true, false, false, true};
+    REQUIRE(t->map(GuestPhys{0x7000}, HostPhys{0x9000}, 0x1000, grant, false, false) == paging::MapError::none);
+    REQUIRE(t->map(GuestPhys{0x8000}, HostPhys{0xa000}, 0x1000, ept::Flags{true, true, false, false}, false,
+                   false) == paging::MapError::none);
+    const auto e = t->entry(GuestPhys{0x7000}, 0);
+    REQUIRE(e);
+    CHECK((*e & (1ull << 53)) != 0);
+    CHECK((*e & (1ull << 52)) == 0);
+    const auto tr = t->translate(GuestPhys{0x7010});
+    REQUIRE(tr);
+    CHECK(tr->flags.grant);
+    CHECK_FALSE(tr->flags.owned);
+    const auto other = t->translate(GuestPhys{0x8000});
+    REQUIRE(other);
+    CHECK_FALSE(other->flags.grant);   // a foreign or special page is not a grant
+    CHECK(ept::Format::leaf_flags(ept::Format::leaf_entry(HostPhys{0x9000}, grant, 0)) == grant);
+}
+
 TEST_CASE("EPT pointer: WB, 4-level walk", "[ept]")
 {
     CHECK(ept::eptp(HostPhys{0x123000}) == (0x123000 | (3 << 3) | 6));
