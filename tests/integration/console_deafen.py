@@ -8,7 +8,8 @@ must find serial input on its own exit path.
 
 Checks, once the deafener spins: Ctrl-A three times switches input to
 Menhir, debug key h lists the keys, q dumps the domains (dom0 and the
-deafener, running), Ctrl-A three times gives input back to dom0. The
+deafener, running), Ctrl-A three times moves input on to the deafener's
+console ring and three times more gives it back to dom0. The
 timeouts are generous; the answers are expected within a second (printed
 for information only).
 
@@ -16,7 +17,7 @@ Before the exit path polled the UART this hung: no answer to Ctrl-A.
 """
 import time
 
-from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, TO_MENHIR, DOM0_ELF
+from harness import Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, TO_DOMU, TO_MENHIR, DOM0_ELF
 
 iso = iso_with_modules("console_deafen", [
     (DOM0_ELF, "dom0"),
@@ -44,6 +45,9 @@ with Machine(cpus=1, iso=iso, timeout=300) as m:
     answers["q"] = timed(m, lambda: m.send("q"), r"^menhir: 'q' pressed -> dumping domain info$")
     m.wait_for_all([r"^menhir: domain 0 \(Domain-0\): running, ", r"^menhir: domain 1 \(deafener\): "],
                    timeout=60)
+    # The deafener has a console ring the hypervisor serves, so the cycle
+    # passes through it on the way back to dom0.
+    answers["Ctrl-A x3 to DOM1"] = timed(m, m.switch_input, TO_DOMU % 1)
     answers["Ctrl-A x3 back"] = timed(m, m.switch_input, TO_DOM0)
 
     crashed = [mt.group(0) for mt in m.find_all(r"^menhir: domain \d+ \(.*\) crashed: .*$")]

@@ -22,7 +22,7 @@ dom0 (`dom0: d1: ...`), not the hypervisor; the input cycle skips DOM1
 (Menhir -> DOM0). `quit` ends d1, dom0 releases its console, and the
 hypervisor still answers q with dom0 alone.
 """
-from harness import (Machine, check, iso_with_modules, guest, one, BANNER, TO_DOM0, TO_MENHIR, DOM0_ELF)
+from harness import (Machine, check, iso_with_modules, guest, one, BANNER, TO_DOM0, TO_DOMU, TO_MENHIR, DOM0_ELF)
 
 LINES = 30
 CONRING = guest("conring")
@@ -32,7 +32,7 @@ iso = iso_with_modules("console_rings", [
     (CONRING, "domain name=hostile memory=8 vcpus=1 cmdline=\"mode=hostile linger\""),
 ])
 
-TO_DOM1 = r"^menhir: \*\*\* Serial input to DOM1 \(type 'CTRL-a' three times to switch input\)$"
+TO_DOM1 = TO_DOMU % 1
 ANY_SWITCH = r"^menhir: \*\*\* Serial input to (\S+) \(type 'CTRL-a' three times to switch input\)$"
 D1 = r"^\(d1\) conring: "
 D2 = r"^\(d2\) conring: "

@@ -45,6 +45,7 @@ BARE_ISO = os.path.join(BUILD_DIR, "menhir-bare.iso")          # no modules: a q
 BANNER = r"^menhir: Menhir hypervisor"
 TO_DOM0 = r"^menhir: \*\*\* Serial input to DOM0 \(type 'CTRL-a' three times to switch input\)$"
 TO_MENHIR = r"^menhir: \*\*\* Serial input to Menhir \(type 'CTRL-a' three times to switch input\)$"
+TO_DOMU = r"^menhir: \*\*\* Serial input to DOM%d \(type 'CTRL-a' three times to switch input\)$"   # % domid
 CTRL_A = b"\x01"
 
 
