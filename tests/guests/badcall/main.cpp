@@ -10,6 +10,7 @@
 #include "../lib/print.hpp"
 #include "../lib/runtime.hpp"
 #include "../lib/x86.hpp"
+#include "../lib/user_mode.hpp"
 
 using namespace guest;
 using namespace xen;
@@ -17,8 +18,6 @@ using namespace xen;
 extern "C" const char guest_name[] = "badcall";
 
 extern "C" {
-long enter_user(void (*entry)(), void* user_stack_top);
-void user_return_gate();
 void user_xen_version();
 void user_sched_shutdown();
 void user_console_write();

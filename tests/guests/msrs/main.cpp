@@ -9,14 +9,13 @@
 #include "../lib/print.hpp"
 #include "../lib/runtime.hpp"
 #include "../lib/x86.hpp"
+#include "../lib/user_mode.hpp"
 
 using namespace guest;
 
 extern "C" const char guest_name[] = "msrs";
 
 extern "C" {
-long enter_user(void (*entry)(), void* user_stack_top);
-void user_return_gate();
 void gp_catcher();
 void user_cpuid();
 extern volatile uint32_t gp_count;
