@@ -26,6 +26,7 @@
 #include "../tests/guests/lib/print.hpp"
 #include "../tests/guests/lib/runtime.hpp"
 #include "../vmm/abi/menhir.hpp"
+#include "domctl.hpp"
 
 using namespace guest;
 namespace abi = menhir::abi;
@@ -200,13 +201,6 @@ const char* parse_elf(const uint8_t* f, uint64_t size, Kernel* k) {
 
 // --- hypercalls -------------------------------------------------------------
 
-abi::Domctl domctl_op(abi::DomctlCmd cmd, uint16_t domain) {
-    abi::Domctl d{};
-    d.cmd = static_cast<uint32_t>(cmd);
-    d.interface_version = abi::domctl_interface_version;
-    d.domain = domain;
-    return d;
-}
 
 long free_pages(uint64_t* out) {
     abi::Sysctl s{};

@@ -7,9 +7,11 @@
 #include "../tests/guests/lib/print.hpp"
 #include "../tests/guests/lib/runtime.hpp"
 #include "../vmm/abi/menhir.hpp"
+#include "domctl.hpp"
 
 using namespace guest;
 namespace abi = menhir::abi;
+using dom0::domctl_op;
 
 namespace {
 
@@ -37,13 +39,6 @@ Taken g_taken;
 
 uint32_t load(const volatile uint32_t& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
 
-abi::Domctl domctl_op(abi::DomctlCmd cmd, uint16_t domain) {
-    abi::Domctl d{};
-    d.cmd = static_cast<uint32_t>(cmd);
-    d.interface_version = abi::domctl_interface_version;
-    d.domain = domain;
-    return d;
-}
 
 bool take(uint16_t dom) {
     if (g_taken.ring != nullptr) {
