@@ -354,7 +354,6 @@ namespace {
 
 Spinlock zombie_lock;
 Domain* zombies;         // reaped, waiting for the other CPUs (Domain::next_zombie)
-uint32_t zombie_count;
 
 // Every other CPU has passed a quiescent point since d was reaped (or had
 // not started scheduling then); the caller is at one itself.
@@ -379,6 +378,8 @@ void finish(Domain& d)
 }
 
 } // namespace
+
+uint32_t zombie_count;   // domains on the zombie list (domain.hpp: reclaim_pending)
 
 void reap(Domain& d)
 {
@@ -428,7 +429,6 @@ void reap(Domain& d)
     __atomic_add_fetch(&zombie_count, 1, __ATOMIC_SEQ_CST);
 }
 
-bool reclaim_pending() { return __atomic_load_n(&zombie_count, __ATOMIC_RELAXED) != 0; }
 
 void reclaim()
 {

@@ -206,7 +206,8 @@ void reap(Domain& d);
 // Frees reaped domains every other CPU has moved on from; the scheduler
 // calls it at its quiescent points, cheaply when there are none.
 void reclaim();
-[[nodiscard]] bool reclaim_pending();
+extern uint32_t zombie_count;   // reaped domains not yet freed
+[[nodiscard]] inline bool reclaim_pending() { return __atomic_load_n(&zombie_count, __ATOMIC_RELAXED) != 0; }
 template <typename Fn> void for_each(Fn&& fn);
 extern Domain* table[max_domains];
 } // namespace domains

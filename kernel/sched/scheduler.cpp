@@ -11,6 +11,7 @@
 #include "kernel/debug_keys.hpp"
 #include "kernel/lib/spinlock.hpp"
 #include "kernel/sched/credit.hpp"
+#include "kernel/sched/guest_entry.hpp"
 #include "kernel/mm/memory.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/events.hpp"
@@ -307,16 +308,6 @@ void stop_locked(Vcpu& v)
 }
 } // namespace
 
-namespace {
-// This CPU holds no domain pointer from a handler now: reaped domains that
-// waited only for it can go.
-void quiescent(PerCpu& c)
-{
-    __atomic_store_n(&c.quiescent, c.quiescent + 1, __ATOMIC_SEQ_CST);
-    if (domains::reclaim_pending()) domains::reclaim();
-}
-} // namespace
-
 void flush_ept_elsewhere(Domain& d)
 {
     // The caller has cleared d.tlb_flushed_cpus. A CPU about to enter d sets
@@ -348,19 +339,6 @@ void flush_ept_elsewhere(Domain& d)
                 waiting &= ~(1ull << i);
         }
         cpu::pause();
-    }
-}
-
-void before_entry()
-{
-    PerCpu& c = this_cpu();
-    quiescent(c);
-    Domain& d = *c.current->domain;
-    __atomic_store_n(&c.in_guest, true, __ATOMIC_SEQ_CST);
-    // The domain's EPT changed since this CPU last flushed it.
-    if (!(__atomic_load_n(&d.tlb_flushed_cpus, __ATOMIC_SEQ_CST) & (1ull << c.index))) {
-        vmx::invept_single(d.eptp);
-        __atomic_or_fetch(&d.tlb_flushed_cpus, 1ull << c.index, __ATOMIC_SEQ_CST);
     }
 }
 
@@ -403,7 +381,7 @@ void schedule()
             c.slice_rest = ns_to_tsc(slice) >> vmx::capabilities().preemption_timer_rate;
             vmx::write(vmx::Field::preemption_timer_value, next_timer_part(c));
             if (c.current->kick) events::deliver(*c.current);
-            before_entry();
+            before_entry(c);
             return;
         }
         // Idle: wait for an IPI, a guest timer, or the poll that lets this

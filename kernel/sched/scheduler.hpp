@@ -20,7 +20,6 @@ void preemption_timer_exit();                  // VMX-preemption timer exit: the
 void stop_domain(Domain& d);                   // shut down or crashed: run none of its vCPUs again
 void stop_vcpu(Vcpu& v);                       // take one vCPU off whatever CPU runs it
 void flush_ept_elsewhere(Domain& d);           // other CPUs running d leave guest mode and flush its EPT before re-entering
-void before_entry();                           // last step before resuming the loaded vCPU: in_guest, a due EPT flush
 void schedule();                               // pick (or keep) the vCPU to run on this CPU
 [[noreturn]] void run();                       // each CPU, once boot is done: never returns
 [[nodiscard]] uint64_t now_ns();

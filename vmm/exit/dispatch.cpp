@@ -4,6 +4,7 @@
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
 #include "kernel/console.hpp"
+#include "kernel/sched/guest_entry.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/handlers.hpp"
@@ -75,7 +76,7 @@ extern "C" void vmexit_dispatch()
     if (c.resched)
         scheduler::schedule();
     else
-        scheduler::before_entry();
+        scheduler::before_entry(c);
 }
 
 // VMLAUNCH/VMRESUME themselves failed (VMfailValid, SDM Vol 3C 31.4).
