@@ -25,10 +25,6 @@ constinit LogRing log_ring{ring_storage, sizeof ring_storage};
 // lines may fill only half of it: hypervisor lines always find room.
 constexpr size_t tx_size = 64 * 1024;
 constexpr size_t tx_guest_share = tx_size / 2;
-// One rate-limited domain's part of the guest share: enough for a burst of
-// lines (4 KiB drains in a third of a second at 115200 baud), small enough
-// that eight flooding domains leave room for a ninth.
-constexpr size_t tx_domain_share = tx_guest_share / 8;
 char tx_storage[tx_size];
 constinit TxRing tx_ring{tx_storage, tx_size};
 uint64_t menhir_dropped = 0;              // hypervisor line bytes the full ring refused, not yet reported
@@ -198,20 +194,12 @@ void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool l
             out.suppressed ? format(note, sizeof note, "(d%u) ... %lu characters suppressed", domid, out.suppressed) : 0;
         if (note_len) cost += note_len + 2;
         const uint64_t now_ms = tsc_khz ? cpu::rdtsc() / tsc_khz : 0;
-        if (limited) {
-            const uint64_t sent = tx_ring.queued() - tx_ring.used();
-            if (sent >= out.queued_until) out.in_ring = 0;
-            if (out.in_ring + cost > tx_domain_share || !out.bucket.take(now_ms, cost)) {
-                out.suppressed += len + 1;
-                return;
-            }
+        if (limited && !out.bucket.take(now_ms, cost)) {
+            out.suppressed += len + 1;
+            return;
         }
         if (note_len && write_locked(LogLevel::info, note, tx_guest_share)) out.suppressed = 0;
         if (!write_locked(LogLevel::info, line, tx_guest_share)) out.suppressed += len + 1;
-        if (limited) {
-            out.in_ring += cost;
-            out.queued_until = tx_ring.queued();
-        }
     }
     service();
 }

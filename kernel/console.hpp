@@ -26,17 +26,10 @@ void write_line(LogLevel level, const char* text);  // adds the timestamp (if on
 struct GuestOutput {
     CharBucket bucket;
     uint64_t suppressed;
-    // Its bytes still in the transmit ring, at most (counted since the ring
-    // last sent past its newest line, whose end is queued_until): one
-    // domain's flood may hold only a share of the ring, so the others' lines
-    // still find room.
-    uint64_t in_ring;
-    uint64_t queued_until;
 };
 // One line of guest output, shown as "(dN) TEXT". When `limited`, it costs
 // its length + 1 from the domain's bucket; a line the bucket cannot pay, or
-// that finds the transmit ring's guest share or the domain's own share of it
-// (tx_domain_share) full, is dropped and counted,
+// that finds the transmit ring's guest share full, is dropped and counted,
 // and the count is reported as "(dN) ... N characters suppressed" before the
 // domain's next line that goes out. Rate-limited lines skip the log ring too.
 void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool limited);
