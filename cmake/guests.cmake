@@ -39,7 +39,8 @@ set(MENHIR_GUEST_XEN64_SOURCES
   ${MENHIR_GUEST_DIR}/lib/grant.cpp
   ${MENHIR_GUEST_DIR}/lib/smp.cpp
   ${MENHIR_GUEST_DIR}/lib/smp_entry.S
-  ${MENHIR_GUEST_DIR}/lib/user_mode.S)
+  ${MENHIR_GUEST_DIR}/lib/user_mode.S
+  ${MENHIR_GUEST_DIR}/lib/user_mode.cpp)
 
 # BITS is 64 (long mode, the default) or 32 (stays in protected mode).
 function(menhir_guest_flags target bits)

@@ -37,25 +37,13 @@ void check(const char* what, long got, long expected) {
 // Canonical, but PML4 entry 1 is not present in our page tables.
 constexpr uintptr_t UNMAPPED = 0x0000008000000000ull;
 
-alignas(16) uint8_t user_stack[4096];
-
-void make_user_accessible(const volatile void* p) {
-    uint64_t* pde = identity_pde(reinterpret_cast<uintptr_t>(p));
-    if (pde != nullptr) *pde |= PTE_USER;
-}
 
 void ring3_cases() {
     // The ring-3 code and stack are in our image, in the low identity map:
     // allow user access to the 2 MiB pages holding them, then flush.
-    make_user_accessible(reinterpret_cast<const void*>(user_xen_version));
-    make_user_accessible(reinterpret_cast<const void*>(user_console_write));
-    make_user_accessible(user_stack);
-    make_user_accessible(user_stack + sizeof(user_stack) - 1);
-    uintptr_t cr3;
-    asm volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
-    idt_set_gate(0x80, user_return_gate, 3);
-
-    void* top = user_stack + sizeof(user_stack);
+    const void* code[] = {reinterpret_cast<const void*>(user_xen_version),
+                          reinterpret_cast<const void*>(user_console_write)};
+    void* top = prepare_user_mode(code, 2);
     check("cpl3 xen_version(version)", enter_user(user_xen_version, top), -XEN_EPERM);
     check("cpl3 sched_op(shutdown poweroff)", enter_user(user_sched_shutdown, top), -XEN_EPERM);
     check("cpl3 console_io(write)", enter_user(user_console_write, top), -XEN_EPERM);

@@ -126,12 +126,6 @@ void xss_cases() {
     xsetbv0(1);
 }
 
-alignas(16) uint8_t user_stack[4096];
-
-void make_user_accessible(const volatile void* p) {
-    uint64_t* pde = identity_pde(reinterpret_cast<uintptr_t>(p));
-    if (pde != nullptr) *pde |= PTE_USER;
-}
 
 void cpuid_faulting_cases() {
     uint64_t v = 0;
@@ -142,13 +136,8 @@ void cpuid_faulting_cases() {
     c.expect("MISC_FEATURES_ENABLES starts at 0", static_cast<long>(v), 0);
     c.expect("wrmsr MISC_FEATURES_ENABLES bit 1: #GP", wrmsr_gp(MISC_FEATURES, 2), 1);
 
-    make_user_accessible(reinterpret_cast<const void*>(user_cpuid));
-    make_user_accessible(user_stack);
-    make_user_accessible(user_stack + sizeof(user_stack) - 1);
-    uintptr_t cr3;
-    asm volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
-    idt_set_gate(0x80, user_return_gate, 3);
-    void* top = user_stack + sizeof(user_stack);
+    const void* code[] = {reinterpret_cast<const void*>(user_cpuid)};
+    void* top = prepare_user_mode(code, 1);
 
     uint32_t before = gp_count;
     c.expect("CPUID at CPL 3, faulting off: runs", enter_user(user_cpuid, top) != 0, 1);
