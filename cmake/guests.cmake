@@ -1,6 +1,7 @@
 # The PVH guest kernels: test guests (tests/guests/), the benchmark guest
 # (bench/guest/) and dom0 (dom0/). All are built from one small runtime,
-# tests/guests/lib/, written only against Xen's public guest ABI.
+# runtime/ (product code: dom0 runs on it), written only against Xen's public
+# guest ABI; tests/guests/lib/ adds what only the test guests use.
 #
 # Outputs (when MENHIR_OUTPUT_DIR is set):
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
@@ -8,11 +9,12 @@
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
 #                                          aliaser fuzzer deafener
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
-# Every image loads at guest-physical 1 MiB (tests/guests/guest.ld) and
+# Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
 
 set(MENHIR_GUEST_DIR ${CMAKE_SOURCE_DIR}/tests/guests)
-set(MENHIR_GUEST_LD ${MENHIR_GUEST_DIR}/guest.ld)
+set(MENHIR_RUNTIME_DIR ${CMAKE_SOURCE_DIR}/runtime)
+set(MENHIR_GUEST_LD ${MENHIR_RUNTIME_DIR}/guest.ld)
 
 set(MENHIR_GUEST_CXX_FLAGS
   -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit
@@ -24,21 +26,24 @@ set(MENHIR_GUEST_LINK_FLAGS
   -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)
 
 set(MENHIR_GUEST_RUNTIME_SOURCES
-  ${MENHIR_GUEST_DIR}/lib/pvh_entry.S
-  ${MENHIR_GUEST_DIR}/lib/isr.S
-  ${MENHIR_GUEST_DIR}/lib/runtime.cpp
-  ${MENHIR_GUEST_DIR}/lib/hypercall.cpp
-  ${MENHIR_GUEST_DIR}/lib/print.cpp
-  ${MENHIR_GUEST_DIR}/lib/string.cpp)
+  ${MENHIR_RUNTIME_DIR}/pvh_entry.S
+  ${MENHIR_RUNTIME_DIR}/isr.S
+  ${MENHIR_RUNTIME_DIR}/runtime.cpp
+  ${MENHIR_RUNTIME_DIR}/hypercall.cpp
+  ${MENHIR_RUNTIME_DIR}/print.cpp
+  ${MENHIR_RUNTIME_DIR}/string.cpp)
 
 # Events, time, grant tables and secondary vCPUs: 64-bit only, in a static
 # library so that only the guests using them carry them.
 set(MENHIR_GUEST_XEN64_SOURCES
-  ${MENHIR_GUEST_DIR}/lib/events.cpp
-  ${MENHIR_GUEST_DIR}/lib/upcall.S
-  ${MENHIR_GUEST_DIR}/lib/grant.cpp
-  ${MENHIR_GUEST_DIR}/lib/smp.cpp
-  ${MENHIR_GUEST_DIR}/lib/smp_entry.S
+  ${MENHIR_RUNTIME_DIR}/events.cpp
+  ${MENHIR_RUNTIME_DIR}/upcall.S
+  ${MENHIR_RUNTIME_DIR}/grant.cpp
+  ${MENHIR_RUNTIME_DIR}/smp.cpp
+  ${MENHIR_RUNTIME_DIR}/smp_entry.S)
+
+# Ring-3 set-up only the test guests use (never linked into dom0).
+set(MENHIR_TEST_USER_MODE_SOURCES
   ${MENHIR_GUEST_DIR}/lib/user_mode.S
   ${MENHIR_GUEST_DIR}/lib/user_mode.cpp)
 
@@ -53,6 +58,8 @@ function(menhir_guest_flags target bits)
     $<$<COMPILE_LANGUAGE:CXX>:${mode} ${MENHIR_GUEST_CXX_FLAGS} ${MENHIR_WARNINGS}>
     $<$<COMPILE_LANGUAGE:ASM>:${mode} -ffreestanding -fno-pic>)
   target_compile_definitions(${target} PRIVATE MENHIR_GUEST=1)
+  # Sources name the runtime as "runtime/NAME.hpp".
+  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR})
 endfunction()
 
 # The runtime, once per mode, as object libraries so every object (the ELF
@@ -104,12 +111,12 @@ menhir_add_guest(spinner 64 ${MENHIR_GUESTS_OUT}/spinner.elf ${MENHIR_GUEST_DIR}
 menhir_add_guest(wild    64 ${MENHIR_GUESTS_OUT}/wild.elf    ${MENHIR_GUEST_DIR}/wild/main.cpp)
 menhir_add_guest(tripler 64 ${MENHIR_GUESTS_OUT}/tripler.elf ${MENHIR_GUEST_DIR}/tripler/main.cpp)
 menhir_add_guest(badcall 64 ${MENHIR_GUESTS_OUT}/badcall.elf
-  ${MENHIR_GUEST_DIR}/badcall/main.cpp ${MENHIR_GUEST_DIR}/badcall/user.S)
+  ${MENHIR_GUEST_DIR}/badcall/main.cpp ${MENHIR_GUEST_DIR}/badcall/user.S ${MENHIR_TEST_USER_MODE_SOURCES})
 menhir_add_guest(pvh32   32 ${MENHIR_GUESTS_OUT}/pvh32.elf   ${MENHIR_GUEST_DIR}/pvh32/main.cpp)
 menhir_add_guest(pae32   32 ${MENHIR_GUESTS_OUT}/pae32.elf   ${MENHIR_GUEST_DIR}/pae32/main.cpp)
 menhir_add_guest(taskgate32 32 ${MENHIR_GUESTS_OUT}/taskgate32.elf ${MENHIR_GUEST_DIR}/taskgate32/main.cpp)
 menhir_add_guest(msrs    64 ${MENHIR_GUESTS_OUT}/msrs.elf
-  ${MENHIR_GUEST_DIR}/msrs/main.cpp ${MENHIR_GUEST_DIR}/msrs/user.S)
+  ${MENHIR_GUEST_DIR}/msrs/main.cpp ${MENHIR_GUEST_DIR}/msrs/user.S ${MENHIR_TEST_USER_MODE_SOURCES})
 menhir_add_guest(evping  64 ${MENHIR_GUESTS_OUT}/evping.elf  ${MENHIR_GUEST_DIR}/evping/main.cpp)
 menhir_add_guest(evpong  64 ${MENHIR_GUESTS_OUT}/evpong.elf  ${MENHIR_GUEST_DIR}/evpong/main.cpp)
 menhir_add_guest(granter 64 ${MENHIR_GUESTS_OUT}/granter.elf ${MENHIR_GUEST_DIR}/granter/main.cpp)

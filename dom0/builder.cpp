@@ -21,10 +21,10 @@
 // `builds=N` (default 1) repeats steps 3-7 N times, each with its own line.
 #include "builder.hpp"
 
-#include "../tests/guests/lib/events.hpp"
-#include "../tests/guests/lib/hypercall.hpp"
-#include "../tests/guests/lib/print.hpp"
-#include "../tests/guests/lib/runtime.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 #include "../vmm/abi/menhir.hpp"
 #include "domctl.hpp"
 

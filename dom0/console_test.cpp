@@ -1,11 +1,11 @@
 // See console_test.hpp. The ring layout is Xen's io/console.h
-// (tests/guests/lib/xen.hpp); as the back end we own in_prod and out_cons.
+// (runtime/xen.hpp); as the back end we own in_prod and out_cons.
 #include "console_test.hpp"
 
-#include "../tests/guests/lib/events.hpp"
-#include "../tests/guests/lib/hypercall.hpp"
-#include "../tests/guests/lib/print.hpp"
-#include "../tests/guests/lib/runtime.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 #include "../vmm/abi/menhir.hpp"
 #include "domctl.hpp"
 

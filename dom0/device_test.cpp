@@ -4,11 +4,11 @@
 // the ATAPI CD-ROM an emulator boots from, IDENTIFY DEVICE (0xec) for a disk.
 #include "device_test.hpp"
 
-#include "../tests/guests/lib/events.hpp"
-#include "../tests/guests/lib/hypercall.hpp"
-#include "../tests/guests/lib/print.hpp"
-#include "../tests/guests/lib/runtime.hpp"
-#include "../tests/guests/lib/x86.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 #include "../vmm/abi/menhir.hpp"
 
 using namespace guest;

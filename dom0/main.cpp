@@ -7,9 +7,9 @@
 // from the hypervisor when told so on the serial line (console_test.cpp). Later it grows into the toolstack (domain builder, xl
 // shell, backends, xenstored); it is built from the same guest runtime as
 // the test guests.
-#include "../tests/guests/lib/hypercall.hpp"
-#include "../tests/guests/lib/print.hpp"
-#include "../tests/guests/lib/runtime.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 #include "builder.hpp"
 #include "console_test.hpp"
 #include "device_test.hpp"

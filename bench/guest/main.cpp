@@ -14,12 +14,12 @@
 //                                       mapping one's own grants; if the
 //                                       hypervisor refuses, the line says
 //                                       `skipped` instead)
-#include "../../tests/guests/lib/events.hpp"
-#include "../../tests/guests/lib/grant.hpp"
-#include "../../tests/guests/lib/hypercall.hpp"
-#include "../../tests/guests/lib/print.hpp"
-#include "../../tests/guests/lib/runtime.hpp"
-#include "../../tests/guests/lib/x86.hpp"
+#include "runtime/events.hpp"
+#include "runtime/grant.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

@@ -29,13 +29,13 @@
 //     Then shared_info at gfns 2 MiB apart, each needing a new EPT table:
 //     -ENOMEM once the domain's EPT table budget is spent, before 4 GiB.
 #include "../lib/check.hpp"
-#include "../lib/events.hpp"
-#include "../lib/grant.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/smp.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/events.hpp"
+#include "runtime/grant.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/smp.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 using namespace xen;

@@ -6,10 +6,10 @@
 //
 // One line per case: `badcall: CASE -> RESULT (expected EXPECTED) ok|FAIL`,
 // then `badcall: N passed, M failed`, then power off.
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 #include "../lib/user_mode.hpp"
 
 using namespace guest;

@@ -13,10 +13,10 @@
 // K=3 with them back. Expected results follow Xen's common/memory.c,
 // common/event_fifo.c and common/grant_table.c.
 #include "../lib/check.hpp"
-#include "../lib/events.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 using namespace xen;

@@ -21,10 +21,10 @@
 // `conring: ring dropped, out_cons stays at N ok`), then
 // `conring: still alive after the hostile ring` and a power-off (with
 // `linger`: `conring: lingering until shut down`, and it waits for that).
-#include "../lib/events.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

@@ -4,10 +4,10 @@
 // guest has RFLAGS.IF=0 (so it is in Bochs), so the hypervisor must find
 // serial input by itself on the exit path. Prints `deafener: spinning with
 // interrupts off` once, then nothing; never ends.
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

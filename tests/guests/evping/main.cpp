@@ -8,11 +8,11 @@
 // none twice: after the last one it waits 200 ms for strays. Prints
 // `evping: N round trips ok` and `evping: round trip T ticks` (mean TSC
 // ticks per round trip, for scripts/bench), or FAIL lines, and powers off.
-#include "../lib/events.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

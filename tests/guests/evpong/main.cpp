@@ -7,10 +7,10 @@
 // the upcall handler counts and sends one event back. Once N events have
 // arrived it waits 200 ms for strays, prints `evpong: N events ok` (or a
 // FAIL line with the counts) and powers off.
-#include "../lib/events.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

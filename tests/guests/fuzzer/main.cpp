@@ -23,10 +23,10 @@
 // unexpected results` after waiting ~2 emulated seconds with no output, so
 // that the per-domain console rate limit has refilled and the line is seen.
 // Any unexpected console_io result also prints a `fuzzer: FAIL ...` line.
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

@@ -12,11 +12,11 @@
 // the mapper is done it sets mapper_done and unmaps; the granter waits until
 // the hypervisor has cleared GTF_reading/GTF_writing on refs 8 and 9, revokes
 // all three grants and prints `granter: ok` (or FAIL lines), then powers off.
-#include "../lib/events.hpp"
-#include "../lib/grant.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/events.hpp"
+#include "runtime/grant.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 #include "ring.hpp"
 
 using namespace guest;

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "../lib/events.hpp"
+#include "runtime/events.hpp"
 
 namespace ring {
 

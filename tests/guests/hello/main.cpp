@@ -2,10 +2,10 @@
 // 0xE9, the Xen CPUID leaves, xen_version and start_info, then powers off.
 // With `hypercall_page` on its command line it also installs the hypercall
 // page and repeats xen_version through it.
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

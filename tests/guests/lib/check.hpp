@@ -2,8 +2,8 @@
 // and the tally for a final `NAME: N passed, M failed` line.
 #pragma once
 
-#include "print.hpp"
-#include "runtime.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 namespace guest {
 

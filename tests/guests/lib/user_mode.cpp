@@ -1,7 +1,7 @@
 // Setting up ring-3 excursions (lib/user_mode.hpp): user access to the code
 // and a stack, and the int $0x80 gate back.
 #include "user_mode.hpp"
-#include "runtime.hpp"
+#include "runtime/runtime.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -13,12 +13,12 @@
 // `mapper: N messages ok, C hostile checks ok` (or FAIL lines) and powers off.
 #include "../granter/ring.hpp"
 #include "../lib/check.hpp"
-#include "../lib/events.hpp"
-#include "../lib/grant.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/events.hpp"
+#include "runtime/grant.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 using namespace xen;

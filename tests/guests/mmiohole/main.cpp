@@ -10,9 +10,9 @@
 // xen_memory_reservation. The same source builds the 64-bit guest
 // (mmiohole) and a 32-bit protected-mode one (mmiohole32).
 #include "../lib/check.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

@@ -6,9 +6,9 @@
 // hypervisor logs each once; the integration test counts those lines).
 // One `msrs: CASE -> GOT (expected X) ok|FAIL` line per case.
 #include "../lib/check.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 #include "../lib/user_mode.hpp"
 
 using namespace guest;

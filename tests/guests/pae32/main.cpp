@@ -5,8 +5,8 @@
 // whose extra PDPTE maps an alias. First a table with a reserved PDPTE bit:
 // enabling paging on it must take #GP and leave paging off.
 #include "../lib/check.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

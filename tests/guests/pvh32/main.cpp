@@ -1,9 +1,9 @@
 // pvh32: a PVH guest that stays in 32-bit protected mode and uses the 32-bit
 // hypercall convention (number in eax, arguments in ebx ecx edx esi edi).
 // Shipped as ELFCLASS32 with e_machine EM_X86_64.
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

@@ -30,10 +30,10 @@
 // One line per check (lib/check.hpp); `regspy ROLE: markers set` when step 3
 // starts, `regspy ROLE: done`, `regspy: N passed, M failed`; then power off.
 #include "../lib/check.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

@@ -17,11 +17,11 @@
 //     port pending.
 //  5. Prints the wallclock (shared_info wc_* + system time), then
 //     `sleeper: N sleeps ok` and `sleeper: all ok` or `sleeper: FAIL ...`.
-#include "../lib/events.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

@@ -10,12 +10,12 @@
 // run on its own vCPU). vCPU 1 then takes itself down (VCPUOP_down), vCPU 0
 // waits for is_up(1) == 0 and prints `smp2: ok` (or FAIL lines).
 #include "../lib/check.hpp"
-#include "../lib/events.hpp"
-#include "../lib/hypercall.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
-#include "../lib/smp.hpp"
-#include "../lib/x86.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/smp.hpp"
+#include "runtime/x86.hpp"
 
 using namespace guest;
 

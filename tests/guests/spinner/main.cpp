@@ -6,8 +6,8 @@
 // two-instruction loop it prints `spinner NAME: N`, N counting the reports
 // (so N * K iterations done). At Bochs' default 50 M instructions/s a
 // spinner alone on a CPU reports a bit more than once per emulated second.
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

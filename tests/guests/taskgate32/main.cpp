@@ -9,8 +9,8 @@
 // the other two ways in: CALL to a TSS (nested, returns with IRET) and JMP
 // to a TSS (not nested, returns with a JMP to the first task).
 #include "../lib/check.hpp"
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

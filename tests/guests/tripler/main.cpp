@@ -2,8 +2,8 @@
 // cannot be delivered (#GP), neither can the #GP (#DF), nor the #DF: the CPU
 // would reset; under VT-x it is a triple-fault VM exit, and the hypervisor
 // must crash this domain alone.
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 

@@ -4,8 +4,8 @@
 // there. As in Xen for a PVH domU, the write is dropped and the read gives
 // all ones; the instruction fetch must crash this domain alone. Reaching the
 // line after the jump is a hypervisor bug.
-#include "../lib/print.hpp"
-#include "../lib/runtime.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace guest;
 
