@@ -4,22 +4,16 @@
 //  1. find the kernel: PVH module 0 is either an ELF file or a cpio "newc"
 //     archive; in an archive, the file named by `build=NAME` on dom0's
 //     command line, else the first file whose name ends in ".elf";
-//  2. read its PT_LOAD segments (by p_paddr) and its XEN_ELFNOTE_PHYS32_ENTRY;
-//  3. sysctl physinfo: free pages before;
-//  4. domctl create (`build_memory=MIB`, default 8; 1 vCPU; name "built"),
-//     domctl populate;
-//  5. map the frames from the kernel's first page to the boot-data page into
-//     a free range of dom0's physical space (XENMEM_add_to_physmap_batch,
-//     XENMAPSPACE_gmfn_foreign), zero them, copy the segments, write
-//     hvm_start_info (magic 0x336ec578, version 1), a one-entry memory map
-//     and the command line "built by dom0" in the page after the kernel, and
-//     unmap them again (XENMEM_remove_from_physmap);
-//  6. domctl set_vcpu_context (vCPU 0: entry, ebx = start_info), unpause;
-//  7. domctl get_info every 100 ms until the domain has shut down (2 min at
+//  2. sysctl physinfo: free pages before;
+//  3. build it with dom0's domain builder (domain_builder.hpp: `build_memory=MIB`,
+//     default 8; 1 vCPU; name "built"; command line "built by dom0"), unpause;
+//  4. domctl get_info every 100 ms until the domain has shut down (2 min at
 //     most), destroy it, and compare sysctl physinfo's free pages with step
-//     3 (allowing 5 s for the frames to come back).
-// `builds=N` (default 1) repeats steps 3-7 N times, each with its own line.
+//     2 (allowing 5 s for the frames to come back).
+// `builds=N` (default 1) repeats steps 2-4 N times, each with its own line.
 #include "builder.hpp"
+
+#include "domain_builder.hpp"
 
 #include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
@@ -34,16 +28,7 @@ namespace abi = menhir::abi;
 namespace dom0 {
 namespace {
 
-constexpr uint64_t PAGE = 4096;
-constexpr unsigned MAX_FRAMES = 1024;  // kernel + boot data: 4 MiB
 constexpr char BUILT_CMDLINE[] = "built by dom0";
-
-template <typename T>
-T load(const uint8_t* p) {
-    T v;
-    __builtin_memcpy(&v, p, sizeof(T));
-    return v;
-}
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -111,94 +96,6 @@ bool cpio_find(const uint8_t* data, uint64_t size, const char* want, const uint8
     return false;
 }
 
-// --- the kernel: ELF32/ELF64 PVH ------------------------------------------
-
-struct Segment {
-    uint64_t paddr, offset, filesz, memsz;
-};
-
-struct Kernel {
-    Segment seg[16];
-    unsigned nseg = 0;
-    uint32_t entry = 0;
-    uint64_t lo = ~0ull, hi = 0;  // [lo, hi): what the segments cover
-};
-
-constexpr uint32_t PT_LOAD = 1, PT_NOTE = 4;
-constexpr uint16_t EM_386 = 3, EM_X86_64 = 62;
-constexpr uint32_t XEN_ELFNOTE_PHYS32_ENTRY = 18;
-
-// Looks through one note area for the Xen PHYS32 entry note.
-bool find_entry_note(const uint8_t* p, uint64_t size, uint32_t* entry) {
-    uint64_t off = 0;
-    while (off + 12 <= size) {
-        uint32_t namesz = load<uint32_t>(p + off), descsz = load<uint32_t>(p + off + 4),
-                 type = load<uint32_t>(p + off + 8);
-        uint64_t name_off = off + 12, desc_off = name_off + align_up(namesz, 4);
-        uint64_t next = desc_off + align_up(descsz, 4);
-        if (next > size || next <= off) return false;
-        if (namesz == 4 && __builtin_memcmp(p + name_off, "Xen", 4) == 0 && type == XEN_ELFNOTE_PHYS32_ENTRY &&
-            (descsz == 4 || descsz == 8)) {
-            *entry = load<uint32_t>(p + desc_off);
-            return true;
-        }
-        off = next;
-    }
-    return false;
-}
-
-const char* parse_elf(const uint8_t* f, uint64_t size, Kernel* k) {
-    if (size < 52 || __builtin_memcmp(f, "\x7f" "ELF", 4) != 0) return "not an ELF file";
-    const bool is64 = f[4] == 2;
-    if ((f[4] != 1 && f[4] != 2) || f[5] != 1) return "not a little-endian ELF32/ELF64 file";
-    if (load<uint16_t>(f + 16) != 2) return "not ET_EXEC";
-    const uint16_t machine = load<uint16_t>(f + 18);
-    if (machine != EM_X86_64 && !(machine == EM_386 && !is64)) return "not an x86 ELF file";
-    uint64_t phoff;
-    uint16_t phentsize, phnum;
-    if (is64) {
-        if (size < 64) return "truncated ELF header";
-        phoff = load<uint64_t>(f + 32);
-        phentsize = load<uint16_t>(f + 54);
-        phnum = load<uint16_t>(f + 56);
-        if (phentsize < 56) return "bad program header size";
-    } else {
-        phoff = load<uint32_t>(f + 28);
-        phentsize = load<uint16_t>(f + 42);
-        phnum = load<uint16_t>(f + 44);
-        if (phentsize < 32) return "bad program header size";
-    }
-    if (phoff > size || static_cast<uint64_t>(phnum) * phentsize > size - phoff) return "program headers outside the file";
-    bool have_entry = false;
-    for (unsigned i = 0; i < phnum; ++i) {
-        const uint8_t* ph = f + phoff + static_cast<uint64_t>(i) * phentsize;
-        uint32_t type = load<uint32_t>(ph);
-        uint64_t offset, paddr, filesz, memsz;
-        if (is64) {
-            offset = load<uint64_t>(ph + 8);
-            paddr = load<uint64_t>(ph + 24);
-            filesz = load<uint64_t>(ph + 32);
-            memsz = load<uint64_t>(ph + 40);
-        } else {
-            offset = load<uint32_t>(ph + 4);
-            paddr = load<uint32_t>(ph + 12);
-            filesz = load<uint32_t>(ph + 16);
-            memsz = load<uint32_t>(ph + 20);
-        }
-        if (offset > size || filesz > size - offset) return "segment outside the file";
-        if (type == PT_NOTE && !have_entry) have_entry = find_entry_note(f + offset, filesz, &k->entry);
-        if (type != PT_LOAD || memsz == 0) continue;
-        if (filesz > memsz || paddr + memsz < paddr) return "bad loadable segment";
-        if (k->nseg == 16) return "too many loadable segments";
-        k->seg[k->nseg++] = Segment{paddr, offset, filesz, memsz};
-        if (paddr < k->lo) k->lo = paddr;
-        if (paddr + memsz > k->hi) k->hi = paddr + memsz;
-    }
-    if (k->nseg == 0) return "no loadable segment";
-    if (!have_entry) return "no XEN_ELFNOTE_PHYS32_ENTRY note in a PT_NOTE segment";
-    return nullptr;
-}
-
 // --- hypercalls -------------------------------------------------------------
 
 
@@ -209,56 +106,6 @@ long free_pages(uint64_t* out) {
     long rc = sysctl(&s);
     if (rc == 0) *out = s.u.physinfo.free_pages;
     return rc;
-}
-
-uint64_t g_idxs[MAX_FRAMES];
-uint64_t g_gpfns[MAX_FRAMES];
-int g_errs[MAX_FRAMES];
-
-// Maps count frames of domain `dom` from gfn `first` at our frames win.. .
-bool map_foreign(uint16_t dom, uint64_t first, uint64_t win, unsigned count) {
-    for (unsigned i = 0; i < count; ++i) {
-        g_idxs[i] = first + i;
-        g_gpfns[i] = win + i;
-        g_errs[i] = 1;
-    }
-    xen::xen_add_to_physmap_batch b{};
-    b.domid = xen::DOMID_SELF;
-    b.space = xen::XENMAPSPACE_gmfn_foreign;
-    b.size = static_cast<uint16_t>(count);
-    b.foreign_domid = dom;
-    b.idxs = reinterpret_cast<uintptr_t>(g_idxs);
-    b.gpfns = reinterpret_cast<uintptr_t>(g_gpfns);
-    b.errs = reinterpret_cast<uintptr_t>(g_errs);
-    long rc = memory_op(xen::XENMEM_add_to_physmap_batch, &b);
-    if (rc != 0) {
-        print("dom0: FAIL XENMEM_add_to_physmap_batch(gmfn_foreign d%u, %u frames) -> %ld\n", dom, count, rc);
-        return false;
-    }
-    for (unsigned i = 0; i < count; ++i) {
-        if (g_errs[i] != 0) {
-            print("dom0: FAIL foreign map of d%u gfn 0x%llx at 0x%llx: error %d\n", dom,
-                  static_cast<unsigned long long>(first + i), static_cast<unsigned long long>(win + i), g_errs[i]);
-            return false;
-        }
-    }
-    return true;
-}
-
-bool unmap_frames(uint64_t win, unsigned count) {
-    bool ok = true;
-    for (unsigned i = 0; i < count; ++i) {
-        xen::xen_remove_from_physmap r{};
-        r.domid = xen::DOMID_SELF;
-        r.gpfn = win + i;
-        long rc = memory_op(xen::XENMEM_remove_from_physmap, &r);
-        if (rc != 0 && ok) {
-            print("dom0: FAIL XENMEM_remove_from_physmap(0x%llx) -> %ld\n", static_cast<unsigned long long>(win + i),
-                  rc);
-            ok = false;
-        }
-    }
-    return ok;
 }
 
 // Sleeps about ms milliseconds (the heartbeat wakes us every 100 ms).
@@ -277,109 +124,28 @@ const char* state_name(uint8_t s) {
 
 // Builds and starts the domain; its id, or -1.
 long build(const uint8_t* image, uint64_t image_size, uint64_t memory_mib) {
-    Kernel k;
-    if (const char* why = parse_elf(image, image_size, &k)) {
-        print("dom0: FAIL the kernel: %s\n", why);
+    static xl::DomainConfig cfg;   // 1.6 KiB: not on the stack
+    cfg = xl::DomainConfig{};
+    __builtin_memcpy(cfg.name, "built", 6);
+    __builtin_memcpy(cfg.kernel, "module", 7);
+    __builtin_memcpy(cfg.cmdline, BUILT_CMDLINE, sizeof(BUILT_CMDLINE));
+    cfg.memory_mib = static_cast<uint32_t>(memory_mib);
+    BuiltDomain b;
+    char why[160];
+    if (!build_domain(cfg, Blob{image, image_size}, Blob{}, b, why, sizeof why)) {
+        print("dom0: FAIL build: %s\n", why);
         return -1;
     }
-    const uint64_t memory = memory_mib << 20;
-    const uint64_t lo = k.lo & ~(PAGE - 1);
-    const uint64_t boot = align_up(k.hi, PAGE);  // start_info, memory map, command line
-    const uint64_t end = boot + PAGE;
-    const unsigned frames = static_cast<unsigned>((end - lo) / PAGE);
-    if (end > memory || end > (4ull << 30)) {
-        print("dom0: FAIL kernel and boot data end at 0x%llx, beyond %llu MiB of RAM\n",
-              static_cast<unsigned long long>(end), static_cast<unsigned long long>(memory_mib));
-        return -1;
-    }
-    if (frames > MAX_FRAMES) {
-        print("dom0: FAIL kernel spans %u frames, at most %u supported\n", frames, MAX_FRAMES);
-        return -1;
-    }
-
-    abi::Domctl d = domctl_op(abi::DomctlCmd::create, 0);
-    d.u.create.memory_kb = memory_mib * 1024;
-    d.u.create.vcpus = 1;
-    __builtin_memcpy(d.u.create.name, "built", 6);
-    long rc = domctl(&d);
+    const long rc = unpause_domain(b.domid);
     if (rc != 0) {
-        print("dom0: FAIL domctl create (%llu MiB) -> %ld\n", static_cast<unsigned long long>(memory_mib), rc);
+        print("dom0: FAIL domctl unpause(d%u) -> %ld\n", b.domid, rc);
+        (void)destroy_domain(b.domid);
         return -1;
     }
-    const uint16_t id = d.domain;
-    auto destroy = [&] {
-        abi::Domctl x = domctl_op(abi::DomctlCmd::destroy, id);
-        domctl(&x);
-    };
-    d = domctl_op(abi::DomctlCmd::populate, id);
-    rc = domctl(&d);
-    if (rc != 0) {
-        print("dom0: FAIL domctl populate(d%u) -> %ld\n", id, rc);
-        destroy();
-        return -1;
-    }
-
-    // One window for every build (next to shared_info, in the same 2 MiB).
-    static uint64_t window = 0;
-    static unsigned window_frames = 0;
-    if (frames > window_frames) {
-        window = alloc_unused_gfn(frames);
-        window_frames = window != 0 ? frames : 0;
-    }
-    const uint64_t win = window;
-    if (win == 0) {
-        print("dom0: FAIL no free range of %u frames in dom0's physical space\n", frames);
-        destroy();
-        return -1;
-    }
-    if (!map_foreign(id, lo / PAGE, win, frames)) {
-        unmap_frames(win, frames);
-        destroy();
-        return -1;
-    }
-    uint8_t* base = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(win * PAGE));
-    auto at = [&](uint64_t gpa) { return base + (gpa - lo); };
-    __builtin_memset(base, 0, static_cast<size_t>(frames) * PAGE);
-    for (unsigned i = 0; i < k.nseg; ++i) {
-        const Segment& s = k.seg[i];
-        __builtin_memcpy(at(s.paddr), image + s.offset, s.filesz);
-    }
-    xen::hvm_start_info si{};
-    si.magic = xen::HVM_START_MAGIC;
-    si.version = 1;
-    si.cmdline_paddr = boot + 96;
-    si.memmap_paddr = boot + 64;
-    si.memmap_entries = 1;
-    xen::hvm_memmap_table_entry ram{0, memory, xen::MEMMAP_TYPE_RAM, 0};
-    __builtin_memcpy(at(boot), &si, sizeof(si));
-    __builtin_memcpy(at(boot + 64), &ram, sizeof(ram));
-    __builtin_memcpy(at(boot + 96), BUILT_CMDLINE, sizeof(BUILT_CMDLINE));
-    if (!unmap_frames(win, frames)) {
-        destroy();
-        return -1;
-    }
-
-    d = domctl_op(abi::DomctlCmd::set_vcpu_context, id);
-    d.u.vcpu.vcpu = 0;
-    d.u.vcpu.entry = k.entry;
-    d.u.vcpu.ebx = static_cast<uint32_t>(boot);
-    rc = domctl(&d);
-    if (rc != 0) {
-        print("dom0: FAIL domctl set_vcpu_context(d%u, entry 0x%x) -> %ld\n", id, k.entry, rc);
-        destroy();
-        return -1;
-    }
-    d = domctl_op(abi::DomctlCmd::unpause, id);
-    rc = domctl(&d);
-    if (rc != 0) {
-        print("dom0: FAIL domctl unpause(d%u) -> %ld\n", id, rc);
-        destroy();
-        return -1;
-    }
-    print("dom0: built domain %u (%llu MiB, %u segment%s, entry 0x%x, start_info 0x%llx)\n", id,
-          static_cast<unsigned long long>(memory_mib), k.nseg, k.nseg == 1 ? "" : "s", k.entry,
-          static_cast<unsigned long long>(boot));
-    return id;
+    print("dom0: built domain %u (%llu MiB, %u segment%s, entry 0x%x, start_info 0x%llx)\n", b.domid,
+          static_cast<unsigned long long>(memory_mib), b.segments, b.segments == 1 ? "" : "s", b.entry,
+          static_cast<unsigned long long>(b.start_info));
+    return b.domid;
 }
 
 // One build: create, load, run to its end, destroy, compare free pages.

@@ -220,14 +220,19 @@ void print(const char* fmt, ...) {
     va_end(ap);
 }
 
-size_t format(char* buf, size_t size, const char* fmt, ...) {
+size_t vformat(char* buf, size_t size, const char* fmt, va_list ap) {
     Sink out{buf, size, 0, false};
-    va_list ap;
-    va_start(ap, fmt);
     format_to(out, fmt, ap);
-    va_end(ap);
     if (size > 0) buf[out.len < size ? out.len : size - 1] = '\0';
     return out.len;
+}
+
+size_t format(char* buf, size_t size, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    const size_t n = vformat(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
 }
 
 }  // namespace guest

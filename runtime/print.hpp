@@ -26,5 +26,6 @@ void vprint(const char* fmt, va_list ap);
 // Formats into buf (always NUL-terminated when size > 0); returns the length
 // the full output would have.
 size_t format(char* buf, size_t size, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+size_t vformat(char* buf, size_t size, const char* fmt, va_list ap);
 
 }  // namespace guest

@@ -8,6 +8,7 @@
 #include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
+#include "vmm/abi/xen_console.hpp"
 #include "vmm/console_rings.hpp"
 #include "vmm/events.hpp"
 #include "kernel/mm/frame_refs.hpp"
@@ -250,6 +251,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     d->memory_bytes = align_up(c.memory_bytes, page_size);
     d->account.weight = c.weight ? c.weight : sched::default_weight;
     d->account.cap = c.cap;
+    d->special_slack = 0;
 
     d->ept_tables.max_tables = ept_tables_for(d->memory_bytes) + ept_table_margin;
     for (auto& gfn : d->special_gfn) gfn = Domain::no_gfn;
@@ -657,11 +659,14 @@ uint64_t Domain::balloon_in(uint64_t gfn, uint64_t pages)
 {
     SpinGuard guard{p2m_lock};
     uint64_t done = 0;
-    for (; done < pages && ballooned_pages > 0; ++done) {
+    for (; done < pages; ++done) {
         const uint64_t g = gfn + done;
         const uint64_t gpa = g * page_size;
         const bool placeable = g < (1ull << 20) || (g < (1ull << 36) && gpa < memory_bytes);
         if (!placeable) break;                                 // inside its RAM, or anywhere below 4 GiB
+        const bool special = g >= xen::special_first_gfn && g < xen::special_first_gfn + xen::special_pages;
+        const bool from_slack = special && special_slack > 0;
+        if (!from_slack && ballooned_pages == 0) break;        // its reservation is full
         if (ept().translate(GuestPhys{gpa})) break;            // something is there already
         auto f = memory::alloc_frames(1);
         if (!f) break;
@@ -672,7 +677,10 @@ uint64_t Domain::balloon_in(uint64_t gfn, uint64_t pages)
             break;
         }
         *leaf = ept::Format::leaf_entry(*f, ept::ram, 0);
-        --ballooned_pages;
+        if (from_slack)
+            --special_slack;
+        else
+            --ballooned_pages;
     }
     // A hole that became RAM needs no flush (EPT caches no translation that
     // would fault, SDM Vol 3C 29.4.1), but the split of a large page on the way might.

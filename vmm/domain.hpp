@@ -86,6 +86,10 @@ struct Domain {
     bool privileged;
     uint64_t memory_bytes;        // its maximum (and boot-time) RAM, the memory map's one RAM range
     uint64_t ballooned_pages;     // of that, pages given back with XENMEM_decrease_reservation
+    // Pages outside RAM the toolstack may still populate at Xen's HVM special
+    // gfns (console, xenstore), as Xen's toolstack allows for them above the
+    // RAM target; a domain dom0 builds starts with xen::special_pages.
+    uint32_t special_slack;
     bool populated;               // its RAM exists
     HostPhys ept_root;
     uint64_t eptp;

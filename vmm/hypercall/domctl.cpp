@@ -4,6 +4,7 @@
 #include "kernel/lib/format.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/menhir.hpp"
+#include "vmm/abi/xen_console.hpp"
 #include "vmm/console_rings.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/domain_builder.hpp"
@@ -51,6 +52,8 @@ int64_t create(abi::Domctl& c)
     const DomainConfig cfg{name, a.memory_kb * 1024, a.vcpus, a.weight, a.cap, false, false};
     Domain* d = domains::create(id, cfg);
     if (!d) return xen::err::enomem;
+    // Its builder (dom0) populates the console and xenstore pages itself.
+    if (d->memory_bytes <= xen::special_first_gfn * page_size) d->special_slack = xen::special_pages;
     c.domain = id;
     return 0;
 }
