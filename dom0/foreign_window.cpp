@@ -21,7 +21,32 @@ uint64_t g_idxs[WINDOW_FRAMES];
 uint64_t g_gpfns[WINDOW_FRAMES];
 int g_errs[WINDOW_FRAMES];
 
+long map_batch(uint16_t domid, const uint64_t* idxs, const uint64_t* gpfns, int* errs, unsigned count) {
+    xen::xen_add_to_physmap_batch b{};
+    b.domid = xen::DOMID_SELF;
+    b.space = xen::XENMAPSPACE_gmfn_foreign;
+    b.size = static_cast<uint16_t>(count);
+    b.foreign_domid = domid;
+    b.idxs = reinterpret_cast<uintptr_t>(idxs);
+    b.gpfns = reinterpret_cast<uintptr_t>(gpfns);
+    b.errs = reinterpret_cast<uintptr_t>(errs);
+    return memory_op(xen::XENMEM_add_to_physmap_batch, &b);
+}
+
 }  // namespace
+
+long map_foreign_frame(uint16_t domid, uint64_t gfn, uint64_t local_gfn) {
+    int err = 1;
+    const long rc = map_batch(domid, &gfn, &local_gfn, &err, 1);
+    return rc != 0 ? rc : err;
+}
+
+long unmap_frame(uint64_t local_gfn) {
+    xen::xen_remove_from_physmap r{};
+    r.domid = xen::DOMID_SELF;
+    r.gpfn = local_gfn;
+    return memory_op(xen::XENMEM_remove_from_physmap, &r);
+}
 
 ForeignWindow::ForeignWindow(uint16_t domid, uint64_t ram_end_gfn) : domid_(domid), ram_end_gfn_(ram_end_gfn) {
     if (g_window == 0) g_window = alloc_unused_gfn(WINDOW_FRAMES);
@@ -37,15 +62,7 @@ bool ForeignWindow::map(uint64_t first_gfn, unsigned count) {
         g_gpfns[i] = g_window + i;
         g_errs[i] = 1;
     }
-    xen::xen_add_to_physmap_batch b{};
-    b.domid = xen::DOMID_SELF;
-    b.space = xen::XENMAPSPACE_gmfn_foreign;
-    b.size = static_cast<uint16_t>(count);
-    b.foreign_domid = domid_;
-    b.idxs = reinterpret_cast<uintptr_t>(g_idxs);
-    b.gpfns = reinterpret_cast<uintptr_t>(g_gpfns);
-    b.errs = reinterpret_cast<uintptr_t>(g_errs);
-    const long rc = memory_op(xen::XENMEM_add_to_physmap_batch, &b);
+    const long rc = map_batch(domid_, g_idxs, g_gpfns, g_errs, count);
     unsigned mapped = 0;
     while (rc == 0 && mapped < count && g_errs[mapped] == 0) ++mapped;
     first_ = first_gfn;
@@ -58,10 +75,7 @@ bool ForeignWindow::map(uint64_t first_gfn, unsigned count) {
 bool ForeignWindow::unmap() {
     bool ok = true;
     for (unsigned i = 0; i < count_; ++i) {
-        xen::xen_remove_from_physmap r{};
-        r.domid = xen::DOMID_SELF;
-        r.gpfn = g_window + i;
-        if (memory_op(xen::XENMEM_remove_from_physmap, &r) != 0) {
+        if (unmap_frame(g_window + i) != 0) {
             error_ = "dom0 could not unmap a frame of the new domain";
             ok = false;
         }

@@ -40,4 +40,9 @@ private:
     const char* error_ = "";
 };
 
+// One frame of domain `domid` at dom0's frame `local_gfn` (a back end's
+// ring page), and its removal; 0 or Xen's -errno.
+long map_foreign_frame(uint16_t domid, uint64_t gfn, uint64_t local_gfn);
+long unmap_frame(uint64_t local_gfn);
+
 }  // namespace dom0

@@ -252,6 +252,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     d->account.weight = c.weight ? c.weight : sched::default_weight;
     d->account.cap = c.cap;
     d->special_slack = 0;
+    d->toolstack_owned = false;
 
     d->ept_tables.max_tables = ept_tables_for(d->memory_bytes) + ept_table_margin;
     for (auto& gfn : d->special_gfn) gfn = Domain::no_gfn;
@@ -389,6 +390,10 @@ void reap(Domain& d)
     // stopped is destroyed as soon as none of its vCPUs is loaded.
     if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
+    // A domain dom0 built is its toolstack's to destroy, as in Xen: it stays
+    // shut down or crashed (for `xl list`, on_poweroff/on_crash "preserve")
+    // until a domctl destroy.
+    if (d.toolstack_owned && d.state != DomainState::dying) return;
     // Dying from here on, under each lock another CPU takes to reach this
     // domain (grants, events, its physical map): a grant map or copy or an
     // event send that comes after fails cleanly, and what is already in one

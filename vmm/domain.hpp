@@ -90,6 +90,7 @@ struct Domain {
     // gfns (console, xenstore), as Xen's toolstack allows for them above the
     // RAM target; a domain dom0 builds starts with xen::special_pages.
     uint32_t special_slack;
+    bool toolstack_owned;         // built by dom0 (domctl create): only dom0 destroys it
     bool populated;               // its RAM exists
     HostPhys ept_root;
     uint64_t eptp;

@@ -54,6 +54,7 @@ int64_t create(abi::Domctl& c)
     if (!d) return xen::err::enomem;
     // Its builder (dom0) populates the console and xenstore pages itself.
     if (d->memory_bytes <= xen::special_first_gfn * page_size) d->special_slack = xen::special_pages;
+    d->toolstack_owned = true;
     c.domain = id;
     return 0;
 }
