@@ -136,7 +136,7 @@ menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
   ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp
   ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp ${CMAKE_SOURCE_DIR}/dom0/domain_builder.cpp
   ${CMAKE_SOURCE_DIR}/dom0/foreign_window.cpp ${CMAKE_SOURCE_DIR}/dom0/gfn_pool.cpp
-  ${CMAKE_SOURCE_DIR}/dom0/console_backend.cpp ${CMAKE_SOURCE_DIR}/vmm/console_ring.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/console_backend.cpp ${CMAKE_SOURCE_DIR}/dom0/toolstack.cpp ${CMAKE_SOURCE_DIR}/vmm/console_ring.cpp
   ${CMAKE_SOURCE_DIR}/kernel/console_rate.cpp
   ${CMAKE_SOURCE_DIR}/vmm/elf_image.cpp ${CMAKE_SOURCE_DIR}/vmm/pvh_start_info.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

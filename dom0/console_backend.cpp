@@ -169,6 +169,13 @@ void detach(uint16_t domid) {
 
 bool served(uint16_t domid) { return find(domid) != nullptr; }
 
+unsigned served_domains(uint16_t* ids, unsigned max) {
+    unsigned n = 0;
+    for (const Console& c : g_consoles)
+        if (c.used && n < max) ids[n++] = c.domid;
+    return n;
+}
+
 void take_over_boot_consoles() {
     static abi::DomainInfo list[MAX_CONSOLES];
     abi::Sysctl s{};

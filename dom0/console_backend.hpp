@@ -18,6 +18,8 @@ inline constexpr unsigned HISTORY_BYTES = 4096;   // what `xl console` replays o
 // closes the port, unmaps the page.
 void detach(uint16_t domid);
 [[nodiscard]] bool served(uint16_t domid);
+// The domains served now; returns how many ids went into `ids`.
+unsigned served_domains(uint16_t* ids, unsigned max);
 
 // Takes every boot-time domU's console over from the hypervisor (domctl
 // console_handover), as Xen's dom0less domains' consoles pass to dom0.

@@ -1,0 +1,224 @@
+// dom0's toolstack: see toolstack.hpp. A domain that stops raises
+// VIRQ_DOM_EXC; dom0 then looks at each domain it knows and applies the
+// config's action as xl does (xl_vmcontrol.c's handle_domain_death):
+// destroy, restart (destroy and create again, with the same config) or
+// preserve (leave it shut down or crashed for inspection).
+#include "toolstack.hpp"
+
+#include "console_backend.hpp"
+#include "runtime/events.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+#include "vmm/abi/menhir.hpp"
+#include "domctl.hpp"
+
+using namespace guest;
+namespace abi = menhir::abi;
+
+namespace dom0::toolstack {
+namespace {
+
+struct Record {
+    bool used = false;
+    bool handled = false;   // its stop was dealt with (preserved)
+    uint16_t domid = 0;
+    xl::DomainConfig cfg;
+};
+
+Record g_records[MAX_RECORDS];
+FileReader g_reader = nullptr;
+volatile bool g_dom_exc = false;
+
+void on_dom_exc(uint32_t, void*) { g_dom_exc = true; }
+
+Record* find(uint16_t domid) {
+    for (Record& r : g_records)
+        if (r.used && r.domid == domid) return &r;
+    return nullptr;
+}
+
+long get_info(uint16_t domid, abi::DomainInfo& out) {
+    abi::Domctl d = domctl_op(abi::DomctlCmd::get_info, domid);
+    const long rc = domctl(&d);
+    if (rc == 0) out = d.u.info;
+    return rc;
+}
+
+const char* action_name(xl::Action a) {
+    switch (a) {
+        case xl::Action::destroy: return "destroy";
+        case xl::Action::restart: return "restart";
+        case xl::Action::preserve: return "preserve";
+    }
+    return "?";
+}
+
+const char* reason_name(uint8_t reason) {
+    switch (reason) {
+        case xen::SHUTDOWN_poweroff: return "powered off";
+        case xen::SHUTDOWN_reboot: return "rebooted";
+        case xen::SHUTDOWN_suspend: return "suspended";
+        case xen::SHUTDOWN_crash: return "crashed";
+        case xen::SHUTDOWN_watchdog: return "was stopped by its watchdog";
+    }
+    return "shut down";
+}
+
+// Builds and starts cfg's domain; its id or -1 (reason printed).
+long build_and_start(const xl::DomainConfig& cfg) {
+    Blob kernel, ramdisk;
+    if (!g_reader || !g_reader(cfg.kernel, kernel)) {
+        print("xl: kernel '%s': no such file in dom0's initramfs\n", cfg.kernel);
+        return -1;
+    }
+    if (cfg.ramdisk[0] != '\0' && !g_reader(cfg.ramdisk, ramdisk)) {
+        print("xl: ramdisk '%s': no such file in dom0's initramfs\n", cfg.ramdisk);
+        return -1;
+    }
+    BuiltDomain b;
+    char why[160];
+    if (!build_domain(cfg, kernel, ramdisk, b, why, sizeof why)) {
+        print("xl: cannot create domain '%s': %s\n", cfg.name, why);
+        return -1;
+    }
+    if (!consoles::attach(b.domid, b.console_gfn, b.console_port, why, sizeof why))
+        print("dom0: d%u: no console: %s\n", b.domid, why);
+    const long rc = unpause_domain(b.domid);
+    if (rc != 0) {
+        print("xl: cannot start domain '%s' (d%u): error %ld\n", cfg.name, b.domid, rc);
+        consoles::detach(b.domid);
+        (void)destroy_domain(b.domid);
+        return -1;
+    }
+    return b.domid;
+}
+
+void forget(Record& r) { r = Record{}; }
+
+void teardown(uint16_t domid) {
+    consoles::detach(domid);
+    (void)destroy_domain(domid);
+}
+
+// One domain dom0 created stopped: what its config says.
+void handle_stop(Record& r, const abi::DomainInfo& info) {
+    const bool crashed = static_cast<abi::DomainStateAbi>(info.state) == abi::DomainStateAbi::crashed ||
+                         info.shutdown_reason == xen::SHUTDOWN_crash;
+    xl::Action a = r.cfg.on_poweroff;
+    if (crashed)
+        a = r.cfg.on_crash;
+    else if (info.shutdown_reason == xen::SHUTDOWN_reboot)
+        a = r.cfg.on_reboot;
+    else if (info.shutdown_reason == xen::SHUTDOWN_suspend)
+        return;   // nothing resumes a suspended domain yet: leave it as it is
+    print("dom0: domain %u (%s) %s: %s\n", r.domid, r.cfg.name, crashed ? "crashed" : reason_name(info.shutdown_reason),
+          action_name(a));
+    switch (a) {
+        case xl::Action::preserve: r.handled = true; return;
+        case xl::Action::destroy:
+            teardown(r.domid);
+            forget(r);
+            return;
+        case xl::Action::restart: {
+            teardown(r.domid);
+            const long id = build_and_start(r.cfg);
+            if (id < 0) {
+                print("dom0: domain '%s' not restarted\n", r.cfg.name);
+                forget(r);
+                return;
+            }
+            print("dom0: domain '%s' restarted as domain %ld\n", r.cfg.name, id);
+            r.domid = static_cast<uint16_t>(id);
+            r.handled = false;
+            return;
+        }
+    }
+}
+
+void handle_domain_exceptions() {
+    for (Record& r : g_records) {
+        if (!r.used || r.handled) continue;
+        abi::DomainInfo info{};
+        const long rc = get_info(r.domid, info);
+        if (rc == -xen::XEN_ESRCH) {   // destroyed behind our back
+            consoles::detach(r.domid);
+            forget(r);
+            continue;
+        }
+        if (rc != 0) continue;
+        const auto st = static_cast<abi::DomainStateAbi>(info.state);
+        if (st == abi::DomainStateAbi::shutdown || st == abi::DomainStateAbi::crashed) handle_stop(r, info);
+    }
+    // Boot-time domains the hypervisor reaped: their consoles go too.
+    uint16_t ids[consoles::MAX_CONSOLES];
+    const unsigned n = consoles::served_domains(ids, consoles::MAX_CONSOLES);
+    for (unsigned i = 0; i < n; ++i) {
+        const uint16_t id = ids[i];
+        abi::DomainInfo info{};
+        const long rc = get_info(id, info);
+        if (rc == -xen::XEN_ESRCH || (rc == 0 && static_cast<abi::DomainStateAbi>(info.state) == abi::DomainStateAbi::dying))
+            consoles::detach(id);
+    }
+}
+
+}  // namespace
+
+bool start(FileReader reader) {
+    g_reader = reader;
+    const long port = ev::bind_virq(xen::VIRQ_DOM_EXC, 0);
+    if (port <= 0) {
+        print("dom0: bind_virq(VIRQ_DOM_EXC) -> %ld: domains that stop will not be noticed\n", port);
+        return false;
+    }
+    ev::set_handler(static_cast<uint32_t>(port), on_dom_exc);
+    consoles::take_over_boot_consoles();
+    return true;
+}
+
+long create(const xl::DomainConfig& cfg) {
+    Record* slot = nullptr;
+    for (Record& r : g_records) {
+        if (r.used && str_eq(r.cfg.name, cfg.name)) {
+            print("xl: domain with name '%s' already exists (domain %u)\n", cfg.name, r.domid);
+            return -1;
+        }
+        if (!r.used && !slot) slot = &r;
+    }
+    if (!slot) {
+        print("xl: dom0 keeps at most %u domains it created\n", MAX_RECORDS);
+        return -1;
+    }
+    const long id = build_and_start(cfg);
+    if (id < 0) return -1;
+    slot->used = true;
+    slot->handled = false;
+    slot->domid = static_cast<uint16_t>(id);
+    slot->cfg = cfg;
+    return id;
+}
+
+long destroy(uint16_t domid) {
+    consoles::detach(domid);
+    const long rc = destroy_domain(domid);
+    if (Record* r = find(domid)) forget(*r);
+    return rc;
+}
+
+const xl::DomainConfig* config_of(uint16_t domid) {
+    const Record* r = find(domid);
+    return r ? &r->cfg : nullptr;
+}
+
+bool work_pending() { return g_dom_exc || consoles::work_pending(); }
+
+void poll() {
+    consoles::poll();
+    if (g_dom_exc) {
+        g_dom_exc = false;
+        handle_domain_exceptions();
+        consoles::poll();
+    }
+}
+
+}  // namespace dom0::toolstack
