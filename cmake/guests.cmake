@@ -7,7 +7,7 @@
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
-#                                          aliaser fuzzer deafener
+#                                          aliaser fuzzer deafener demo
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -40,7 +40,8 @@ set(MENHIR_GUEST_XEN64_SOURCES
   ${MENHIR_RUNTIME_DIR}/upcall.S
   ${MENHIR_RUNTIME_DIR}/grant.cpp
   ${MENHIR_RUNTIME_DIR}/smp.cpp
-  ${MENHIR_RUNTIME_DIR}/smp_entry.S)
+  ${MENHIR_RUNTIME_DIR}/smp_entry.S
+  ${MENHIR_RUNTIME_DIR}/hvc.cpp)
 
 # Ring-3 set-up only the test guests use (never linked into dom0).
 set(MENHIR_TEST_USER_MODE_SOURCES
@@ -139,4 +140,5 @@ menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
   ${CMAKE_SOURCE_DIR}/dom0/console_backend.cpp ${CMAKE_SOURCE_DIR}/dom0/toolstack.cpp ${CMAKE_SOURCE_DIR}/vmm/console_ring.cpp
   ${CMAKE_SOURCE_DIR}/kernel/console_rate.cpp
   ${CMAKE_SOURCE_DIR}/vmm/elf_image.cpp ${CMAKE_SOURCE_DIR}/vmm/pvh_start_info.cpp)
+menhir_add_guest(demo    64 ${MENHIR_GUESTS_OUT}/demo.elf    ${MENHIR_GUEST_DIR}/demo/main.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

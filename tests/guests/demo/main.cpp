@@ -1,0 +1,71 @@
+// demo: the domain `./scripts/run` starts and /etc/xen/demo.cfg describes: a
+// small interactive guest on its console ring (hvc), for trying xl console,
+// and for the tests to stop it every way a domain can stop.
+//
+// It writes `demo: domain N up (M MiB, K modules), cmdline "..."` and a
+// `demo> ` prompt on its console ring, then runs what is typed there:
+//   help               the commands
+//   echo TEXT          `demo: TEXT`
+//   poweroff | reboot  SCHEDOP_shutdown with that reason
+//   crash              an invalid opcode (the runtime's fault handler then
+//                      shuts the domain down with SHUTDOWN_crash)
+// Lines it does not know get `demo: unknown command 'X'`.
+#include "runtime/events.hpp"
+#include "runtime/hvc.hpp"
+#include "runtime/hypercall.hpp"
+#include "runtime/print.hpp"
+#include "runtime/runtime.hpp"
+
+using namespace guest;
+
+extern "C" const char guest_name[] = "demo";
+
+namespace {
+
+uint64_t ram_mib() {
+    MemoryRange map[16];
+    const size_t n = memory_map(map, 16);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (map[i].type == xen::MEMMAP_TYPE_RAM) bytes += map[i].size;
+    return bytes >> 20;
+}
+
+void run(const char* line) {
+    if (str_eq(line, "")) return;
+    if (str_eq(line, "help")) {
+        hvc::print("demo: commands: help, echo TEXT, poweroff, reboot, crash\n");
+    } else if (str_starts_with(line, "echo ")) {
+        hvc::print("demo: %s\n", line + 5);
+    } else if (str_eq(line, "poweroff")) {
+        hvc::print("demo: powering off\n");
+        shutdown(xen::SHUTDOWN_poweroff);
+    } else if (str_eq(line, "reboot")) {
+        hvc::print("demo: rebooting\n");
+        shutdown(xen::SHUTDOWN_reboot);
+    } else if (str_eq(line, "crash")) {
+        hvc::print("demo: crashing\n");
+        asm volatile("ud2");
+    } else {
+        hvc::print("demo: unknown command '%s'\n", line);
+    }
+}
+
+}  // namespace
+
+extern "C" void guest_main(const xen::hvm_start_info* si) {
+    if (!ev::init() || !ev::heartbeat_start(1000 * ev::MS)) poweroff();
+    if (!hvc::open()) {
+        print("demo: no console ring (HVM_PARAM_CONSOLE_PFN/EVTCHN are 0)\n");
+        poweroff();
+    }
+    irq_enable();
+    hvc::print("demo: domain %u up (%llu MiB, %u module%s), cmdline \"%s\"\n", xen_domid(),
+               static_cast<unsigned long long>(ram_mib()), si->nr_modules, si->nr_modules == 1 ? "" : "s", cmdline());
+    for (;;) {
+        hvc::write("demo> ", 6);
+        char line[128];
+        if (!hvc::read_line(line, sizeof line, ev::FOREVER)) continue;
+        run(line);
+    }
+}
