@@ -41,7 +41,8 @@ set(MENHIR_GUEST_XEN64_SOURCES
   ${MENHIR_RUNTIME_DIR}/grant.cpp
   ${MENHIR_RUNTIME_DIR}/smp.cpp
   ${MENHIR_RUNTIME_DIR}/smp_entry.S
-  ${MENHIR_RUNTIME_DIR}/hvc.cpp)
+  ${MENHIR_RUNTIME_DIR}/hvc.cpp
+  ${MENHIR_RUNTIME_DIR}/xenstore.cpp)
 
 # Ring-3 set-up only the test guests use (never linked into dom0).
 set(MENHIR_TEST_USER_MODE_SOURCES

@@ -20,10 +20,10 @@ void on_event(uint32_t, void*) {}   // the wake-up from hlt is all it is for
 
 uint32_t load(const volatile uint32_t& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
 
-// One byte typed, or -1 after timeout_ns.
-int get_char(uint64_t timeout_ns) {
-    if (!ev::wait_until([] { return load(g_ring->in_prod) != g_ring->in_cons; }, timeout_ns)) return -1;
+// One byte typed, or -1 if there is none.
+int get_char() {
     const uint32_t cons = g_ring->in_cons;
+    if (load(g_ring->in_prod) == cons) return -1;
     const char c = g_ring->in[cons & (IN_SIZE - 1)];
     __atomic_store_n(&g_ring->in_cons, cons + 1, __ATOMIC_RELEASE);
     ev::send(g_port);
@@ -68,28 +68,30 @@ bool print(const char* fmt, ...) {
     return write(buf, n < sizeof buf ? n : sizeof buf - 1);
 }
 
-bool read_line(char* line, size_t size, uint64_t timeout_ns) {
-    size_t len = 0;
-    for (;;) {
-        const int c = get_char(timeout_ns);
-        if (c < 0) return false;
+bool input_ready() { return g_ring && load(g_ring->in_prod) != g_ring->in_cons; }
+
+bool poll_line(char* line, size_t size, size_t* len) {
+    if (!g_ring) return false;
+    for (int c; (c = get_char()) >= 0;) {
         if (c == '\r' || c == '\n') {
             write("\n", 1);
-            line[len] = '\0';
+            line[*len] = '\0';
+            *len = 0;
             return true;
         }
         if (c == 0x7f || c == '\b') {
-            if (len > 0) {
-                --len;
+            if (*len > 0) {
+                --*len;
                 write("\b \b", 3);
             }
             continue;
         }
-        if (c < 0x20 || len + 1 >= size) continue;
-        line[len++] = static_cast<char>(c);
+        if (c < 0x20 || *len + 1 >= size) continue;
+        line[(*len)++] = static_cast<char>(c);
         const char ch = static_cast<char>(c);
         write(&ch, 1);
     }
+    return false;
 }
 
 }  // namespace guest::hvc

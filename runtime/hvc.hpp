@@ -14,8 +14,11 @@ namespace guest::hvc {
 // time) while the ring is full. False if nobody drains it.
 bool write(const char* s, size_t n);
 bool print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-// Reads one line typed on the console (CR or LF ends it, backspace erases,
-// each character echoed); false after timeout_ns without a whole line.
-bool read_line(char* line, size_t size, uint64_t timeout_ns);
+// Something was typed and not read yet (a wait_until() condition).
+[[nodiscard]] bool input_ready();
+// Takes what was typed into `line` (`*len` bytes so far; CR or LF ends it,
+// backspace erases, each character is echoed): true when a whole line is
+// there (NUL-terminated, *len reset for the next one).
+[[nodiscard]] bool poll_line(char* line, size_t size, size_t* len);
 
 }  // namespace guest::hvc

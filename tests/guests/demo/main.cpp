@@ -10,11 +10,17 @@
 //   crash              an invalid opcode (the runtime's fault handler then
 //                      shuts the domain down with SHUTDOWN_crash)
 // Lines it does not know get `demo: unknown command 'X'`.
+// With a xenstore ring it also does what Linux does for `xl shutdown` and
+// `xl reboot`: it writes control/feature-poweroff and feature-reboot, watches
+// control/shutdown and, when dom0 writes "poweroff" or "reboot" there, says
+// `demo: control/shutdown says 'X'`, clears the key and shuts down with that
+// reason. `ignore_shutdown` on its command line: it says so and carries on.
 #include "runtime/events.hpp"
 #include "runtime/hvc.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/xenstore.hpp"
 
 using namespace guest;
 
@@ -51,6 +57,17 @@ void run(const char* line) {
     }
 }
 
+// A request in control/shutdown (after its watch fired).
+void shutdown_request(bool ignore) {
+    char value[32];
+    if (xs::read("control/shutdown", value, sizeof value) <= 0) return;
+    hvc::print("demo: control/shutdown says '%s'%s\n", value, ignore ? ", ignored" : "");
+    if (ignore) return;
+    (void)xs::write("control/shutdown", "");
+    if (str_eq(value, "poweroff") || str_eq(value, "halt")) shutdown(xen::SHUTDOWN_poweroff);
+    if (str_eq(value, "reboot")) shutdown(xen::SHUTDOWN_reboot);
+}
+
 }  // namespace
 
 extern "C" void guest_main(const xen::hvm_start_info* si) {
@@ -62,10 +79,24 @@ extern "C" void guest_main(const xen::hvm_start_info* si) {
     irq_enable();
     hvc::print("demo: domain %u up (%llu MiB, %u module%s), cmdline \"%s\"\n", xen_domid(),
                static_cast<unsigned long long>(ram_mib()), si->nr_modules, si->nr_modules == 1 ? "" : "s", cmdline());
+    char unused[2];
+    const bool ignore = cmdline_option(cmdline(), "ignore_shutdown", unused, sizeof unused);
+    bool store = xs::open();
+    if (store) {
+        store = xs::write("control/feature-poweroff", "1") >= 0 && xs::write("control/feature-reboot", "1") >= 0 &&
+                xs::watch("control/shutdown", "shutdown") >= 0;
+        if (!store) hvc::print("demo: xenstore: %s\n", xs::last_error());
+    }
+    char line[128];
+    size_t len = 0;
+    hvc::write("demo> ", 6);
     for (;;) {
-        hvc::write("demo> ", 6);
-        char line[128];
-        if (!hvc::read_line(line, sizeof line, ev::FOREVER)) continue;
-        run(line);
+        ev::wait_until([&] { return hvc::input_ready() || (store && xs::event_pending()); }, ev::FOREVER);
+        char path[64], token[16];
+        while (store && xs::next_event(path, sizeof path, token, sizeof token)) shutdown_request(ignore);
+        if (hvc::poll_line(line, sizeof line, &len)) {
+            run(line);
+            hvc::write("demo> ", 6);
+        }
     }
 }
