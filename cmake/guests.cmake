@@ -134,12 +134,23 @@ menhir_add_guest(aliaser 64 ${MENHIR_GUESTS_OUT}/aliaser.elf ${MENHIR_GUEST_DIR}
 menhir_add_guest(fuzzer  64 ${MENHIR_GUESTS_OUT}/fuzzer.elf  ${MENHIR_GUEST_DIR}/fuzzer/main.cpp)
 menhir_add_guest(deafener 64 ${MENHIR_GUESTS_OUT}/deafener.elf ${MENHIR_GUEST_DIR}/deafener/main.cpp)
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
-menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
-  ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp
-  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp ${CMAKE_SOURCE_DIR}/dom0/domain_builder.cpp
-  ${CMAKE_SOURCE_DIR}/dom0/foreign_window.cpp ${CMAKE_SOURCE_DIR}/dom0/gfn_pool.cpp
-  ${CMAKE_SOURCE_DIR}/dom0/console_backend.cpp ${CMAKE_SOURCE_DIR}/dom0/toolstack.cpp ${CMAKE_SOURCE_DIR}/vmm/console_ring.cpp
+# dom0: its own sources, and the pure code it shares with the hypervisor
+# and the host unit tests (MENHIR_DOM0_PURE_SOURCES, cmake/sources.cmake).
+set(MENHIR_DOM0_SOURCES
+  ${CMAKE_SOURCE_DIR}/dom0/main.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/builder.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/domain_builder.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/foreign_window.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/gfn_pool.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/console_backend.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/toolstack.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/create_command.cpp
+  ${CMAKE_SOURCE_DIR}/vmm/console_ring.cpp
   ${CMAKE_SOURCE_DIR}/kernel/console_rate.cpp
-  ${CMAKE_SOURCE_DIR}/vmm/elf_image.cpp ${CMAKE_SOURCE_DIR}/vmm/pvh_start_info.cpp)
+  ${CMAKE_SOURCE_DIR}/vmm/elf_image.cpp
+  ${CMAKE_SOURCE_DIR}/vmm/pvh_start_info.cpp)
+menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf ${MENHIR_DOM0_SOURCES} ${MENHIR_DOM0_PURE_SOURCES})
 menhir_add_guest(demo    64 ${MENHIR_GUESTS_OUT}/demo.elf    ${MENHIR_GUEST_DIR}/demo/main.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

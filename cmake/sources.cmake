@@ -24,6 +24,13 @@ set(MENHIR_PURE_SOURCES
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 
+# dom0's pure logic: built into dom0 (cmake/guests.cmake) and the host unit
+# tests, never into the hypervisor.
+set(MENHIR_DOM0_PURE_SOURCES
+  dom0/xl/config_parser.cpp
+)
+list(TRANSFORM MENHIR_DOM0_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
+
 set(MENHIR_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/..)
 
 # Warnings for all Menhir code, host or freestanding.
