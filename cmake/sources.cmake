@@ -28,6 +28,8 @@ list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 # tests, never into the hypervisor.
 set(MENHIR_DOM0_PURE_SOURCES
   dom0/xl/config_parser.cpp
+  dom0/initramfs.cpp
+  dom0/crc32.cpp
 )
 list(TRANSFORM MENHIR_DOM0_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 

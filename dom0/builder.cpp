@@ -2,8 +2,9 @@
 //
 // Steps (every one checked, each failure printed as `dom0: FAIL ...`):
 //  1. find the kernel: PVH module 0 is either an ELF file or a cpio "newc"
-//     archive; in an archive, the file named by `build=NAME` on dom0's
-//     command line, else the first file whose name ends in ".elf";
+//     archive (read with dom0/initramfs); in an archive, the regular file
+//     named by `build=NAME` on dom0's command line (its path or its last
+//     name component), else the first file whose name ends in ".elf";
 //  2. sysctl physinfo: free pages before;
 //  3. build it with dom0's domain builder (domain_builder.hpp: `build_memory=MIB`,
 //     default 8; 1 vCPU; name "built"; command line "built by dom0"), unpause;
@@ -21,6 +22,7 @@
 #include "runtime/runtime.hpp"
 #include "../vmm/abi/menhir.hpp"
 #include "domctl.hpp"
+#include "dom0/initramfs.hpp"
 
 using namespace guest;
 namespace abi = menhir::abi;
@@ -30,28 +32,8 @@ namespace {
 
 constexpr char BUILT_CMDLINE[] = "built by dom0";
 
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
-// --- the module: ELF or cpio newc -----------------------------------------
-
-bool hex_field(const uint8_t* p, uint32_t* out) {
-    uint32_t v = 0;
-    for (int i = 0; i < 8; ++i) {
-        uint8_t c = p[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return false;
-        v = (v << 4) | d;
-    }
-    *out = v;
-    return true;
-}
+// --- the module: ELF or cpio newc (dom0/initramfs) --------------------------
 
 const char* base_name(const char* path) {
     const char* b = path;
@@ -65,33 +47,20 @@ bool ends_with(const char* s, const char* suffix) {
     return n >= m && str_eq(s + n - m, suffix);
 }
 
-// Finds the kernel in a cpio newc archive. name_out gets its name.
-bool cpio_find(const uint8_t* data, uint64_t size, const char* want, const uint8_t** file, uint64_t* file_size,
-               char* name_out, size_t name_max) {
-    uint64_t off = 0;
-    while (off + 110 <= size) {
-        const uint8_t* h = data + off;
-        if (__builtin_memcmp(h, "070701", 6) != 0 && __builtin_memcmp(h, "070702", 6) != 0) return false;
-        uint32_t mode, filesize, namesize;
-        if (!hex_field(h + 14, &mode) || !hex_field(h + 54, &filesize) || !hex_field(h + 94, &namesize)) return false;
-        if (namesize == 0 || off + 110 + namesize > size) return false;
-        const char* name = reinterpret_cast<const char*>(h + 110);
-        if (name[namesize - 1] != '\0') return false;
-        const uint64_t data_off = align_up(off + 110 + namesize, 4);
-        if (str_eq(name, "TRAILER!!!")) return false;
-        if (data_off + filesize > size) return false;
-        const bool regular = (mode & 0170000) == 0100000;
-        const bool match = want[0] != '\0' ? str_eq(base_name(name), want) || str_eq(name, want)
-                                           : ends_with(name, ".elf");
-        if (regular && match) {
-            *file = data + data_off;
-            *file_size = filesize;
-            size_t i = 0;
-            for (; name[i] != '\0' && i + 1 < name_max; ++i) name_out[i] = name[i];
-            name_out[i] = '\0';
+// Finds the kernel in the archive: the regular file named `want` (its whole path or its last
+// component), else the first one whose name ends in ".elf".
+bool archive_find_kernel(const initramfs::Archive& ar, const char* want, initramfs::Entry* out) {
+    uint64_t cursor = 0;
+    initramfs::Entry e;
+    while (ar.next(&cursor, &e)) {
+        if (e.type() != initramfs::Type::regular) continue;
+        const bool match = want[0] != '\0' ? str_eq(base_name(e.name), want) || str_eq(e.name, want) ||
+                                                 str_eq(initramfs::strip_root(e.name), initramfs::strip_root(want))
+                                           : ends_with(e.name, ".elf");
+        if (match) {
+            *out = e;
             return true;
         }
-        off = align_up(data_off + filesize, 4);
     }
     return false;
 }
@@ -244,14 +213,26 @@ bool test_build() {
     const uint8_t* image = mod;
     uint64_t image_size = mod_size;
     char name[64] = "module 0";
-    if (mod_size >= 6 && (__builtin_memcmp(mod, "070701", 6) == 0 || __builtin_memcmp(mod, "070702", 6) == 0)) {
+    if (initramfs::looks_like_cpio(mod, mod_size)) {
+        initramfs::Archive ar;
+        if (!ar.open(mod, mod_size)) {
+            print("dom0: FAIL the cpio archive is malformed at offset %llu: %s\n",
+                  static_cast<unsigned long long>(ar.error_offset()), ar.error());
+            return false;
+        }
         char want[64] = "";
         cmdline_option(cmdline(), "build", want, sizeof(want));
-        if (!cpio_find(mod, mod_size, want, &image, &image_size, name, sizeof(name))) {
+        initramfs::Entry e;
+        if (!archive_find_kernel(ar, want, &e)) {
             print("dom0: FAIL no %s%s in the cpio archive\n", want[0] != '\0' ? want : "*.elf",
                   want[0] != '\0' ? "" : " file");
             return false;
         }
+        image = e.data;
+        image_size = e.size;
+        size_t i = 0;
+        for (; e.name[i] != '\0' && i + 1 < sizeof(name); ++i) name[i] = e.name[i];
+        name[i] = '\0';
     }
     print("dom0: kernel %s, %llu bytes\n", name, static_cast<unsigned long long>(image_size));
 

@@ -587,7 +587,7 @@ void Parser::apply(Key k, const Setting& s, DomainConfig& out) {
                 return;
             }
             unsigned count = 0;
-            for (t = lx.next(); t.kind != Tok::rbracket; t = lx.next()) {
+            for (t = lx.next(); t.kind != Tok::rbracket && t.kind != Tok::end; t = lx.next()) {
                 if (t.kind != Tok::string && t.kind != Tok::number) continue;  // newlines, commas
                 const unsigned max = k == Key::disk ? MAX_DISKS : MAX_VCPUS;
                 if (count == max) {

@@ -1,6 +1,8 @@
 // Unit tests for the xl.cfg parser (dom0/xl/config_parser): syntax, every key, errors with their lines.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -453,4 +455,20 @@ TEST_CASE("xl.cfg: hostile input stays in bounds", "[xl_config]") {
     const char text2[] = "memory = 'x'\n";
     CHECK_FALSE(parse_config(text2, sizeof(text2) - 1, "f", nullptr, 0, c, nullptr, nullptr, &st));
     CHECK(st.errors == 3);  // the bad number, no name, no kernel
+}
+
+// MENHIR_SOURCE_DIR: set by tests/unit/CMakeLists.txt.
+TEST_CASE("xl.cfg: the demo config dom0's initramfs carries parses", "[xl_config]") {
+    std::ifstream f(MENHIR_SOURCE_DIR "/dom0/rootfs/etc/xen/demo.cfg", std::ios::binary);
+    REQUIRE(f.good());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    Result r = parse(ss.str());
+    REQUIRE(r.ok);
+    CHECK(r.lines.empty());
+    CHECK(std::string(r.cfg.name) == "demo");
+    CHECK(std::string(r.cfg.kernel) == "/boot/hello.elf");
+    CHECK(std::string(r.cfg.cmdline) == "hello from the demo domain");
+    CHECK(r.cfg.memory_mib == 16);
+    CHECK(r.cfg.vcpus == 1);
 }
