@@ -180,29 +180,6 @@ void write_line(LogLevel level, const char* text)
     service();
 }
 
-void write_raw(const char* text, size_t len)
-{
-    {
-        IrqSpinGuard guard{lock};
-        char out[2 * 64];
-        for (size_t i = 0; i < len;) {
-            size_t n = 0;
-            const size_t start = i;
-            for (; i < len && n + 2 <= sizeof out; ++i) {
-                if (text[i] == '\n') out[n++] = '\r';
-                out[n++] = text[i];
-            }
-            if (emergency_mode) {
-                put_polled(out, n);
-            } else if (!tx_ring.push(out, n)) {
-                menhir_dropped += len - start;
-                break;
-            }
-        }
-    }
-    service();
-}
-
 void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool limited)
 {
     const size_t len = __builtin_strlen(text);

@@ -34,12 +34,6 @@ struct GuestOutput {
 // domain's next line that goes out. Rate-limited lines skip the log ring too.
 void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool limited);
 
-// dom0's own output, as Xen writes its hardware domain's: the bytes as they
-// are (LF sent as CR LF), no prefix, no line buffering and no rate limit, so
-// its shell can prompt, echo and erase on the administrator's terminal. Not
-// kept in the log ring. Dropped (and counted) only if the transmit ring is full.
-void write_raw(const char* text, size_t len);
-
 void enable_input_interrupts();                     // after the I/O APIC routes the UART's IRQ
 void receive(char c);                               // one byte of serial input
 void drain_uart();                                  // the UART's interrupt handler: receive and transmit

@@ -15,7 +15,7 @@ with Machine(cpus=1, cmdline=CMDLINE) as m:
           "the hypervisor saw command line %r, expected %r" % (line, CMDLINE))
     m.wait_for(r"^menhir: VMX on 1/1 CPUs$", timeout=120)
     m.wait_for(TO_DOM0)
-    m.wait_for_all([r"^dom0: Menhir dom0 started$",
+    m.wait_for_all([r"^\(d0\) dom0: Menhir dom0 started$",
                     r'^\(d1\) hello: cmdline "%s"$' % DEMO_CMDLINE,
                     r"^menhir: domain 1 \(demo\) shut down: poweroff$"], timeout=60, anywhere=True)
 

@@ -87,20 +87,20 @@ with Machine(cpus=2, iso=iso, timeout=420) as m:
     check(m.count(r"^menhir: domain 2 \(hostile\) (shut down|crashed|destroyed)") == 0,
           "d2 stopped before the input cycle was checked")
     # The text typed for d1 did not go to dom0.
-    check(m.count(r"^dom0: input ") == 0, "dom0 got input meant for d1")
+    check(m.count(r"^\(d0\) dom0: input ") == 0, "dom0 got input meant for d1")
     # dom0 shuts the lingering d2 down.
     m.send("kill 2\r")
-    m.wait_for(r"^dom0: domctl shutdown\(d2\) -> 0$", timeout=60)
+    m.wait_for(r"^\(d0\) dom0: domctl shutdown\(d2\) -> 0$", timeout=60)
     m.wait_for(r"^menhir: domain 2 \(hostile\) shut down: poweroff$", timeout=60, anywhere=True)
     m.wait_for(r"^menhir: domain 2 \(hostile\) destroyed, frames free: \d+$", timeout=60, anywhere=True)
 
     # Hand d1's console to dom0's back end.
     m.send("take 1\r")
-    m.wait_for(r"^dom0: input 'take 1'$", timeout=60)
+    m.wait_for(r"^\(d0\) dom0: input 'take 1'$", timeout=60)
     m.wait_for(r"^menhir: d1: console handed over to dom0 \(gfn 0xfefff, port \d+\)$", timeout=60)
-    m.wait_for(r"^dom0: took the console of d1 \(gfn 0xfefff, port \d+, local port \d+\)$", timeout=60)
+    m.wait_for(r"^\(d0\) dom0: took the console of d1 \(gfn 0xfefff, port \d+, local port \d+\)$", timeout=60)
     m.send("ping\r")
-    m.wait_for(r"^dom0: d1: conring: got 'ping'$", timeout=60)
+    m.wait_for(r"^\(d0\) dom0: d1: conring: got 'ping'$", timeout=60)
     check(m.count(D1 + r"got 'ping'$") == 0, "the hypervisor still printed d1's ring after the handover")
     # The cycle skips d1 now: Menhir -> DOM0.
     m.switch_input()
@@ -109,9 +109,9 @@ with Machine(cpus=2, iso=iso, timeout=420) as m:
     m.wait_for(TO_DOM0, timeout=30)
     check(switches(m)[-2:] == ["Menhir", "DOM0"], "after the handover input went %s" % switches(m))
     m.send("quit\r")
-    m.wait_for(r"^dom0: d1: conring: bye$", timeout=60)
+    m.wait_for(r"^\(d0\) dom0: d1: conring: bye$", timeout=60)
     m.wait_for(r"^menhir: domain 1 \(conring\) shut down: poweroff$", timeout=60, anywhere=True)
-    m.wait_for(r"^dom0: d1 is gone, its console released$", timeout=60)
+    m.wait_for(r"^\(d0\) dom0: d1 is gone, its console released$", timeout=60)
     m.wait_for(r"^menhir: domain 1 \(conring\) destroyed, frames free: \d+$", timeout=60, anywhere=True)
 
     m.settle(1)

@@ -81,20 +81,20 @@ def run(variant, module, dom0_cmdline, kernel_name, mib):
         m.wait_for(r"^menhir: VMX on 2/2 CPUs$", timeout=180)
         m.wait_for(r"^menhir: domain 0 \(Domain-0\): ", timeout=60)
         m.wait_for(TO_DOM0, timeout=60)
-        m.wait_for(r'^dom0: cmdline "%s"$' % re.escape(dom0_cmdline), timeout=60, anywhere=True)
-        m.wait_for(r"^dom0: test=build$", timeout=60)
+        m.wait_for(r'^\(d0\) dom0: cmdline "%s"$' % re.escape(dom0_cmdline), timeout=60, anywhere=True)
+        m.wait_for(r"^\(d0\) dom0: test=build$", timeout=60)
 
-        end = m.wait_for(r"^dom0: (test=build ok|FAIL)", timeout=200)
+        end = m.wait_for(r"^\(d0\) dom0: (test=build ok|FAIL)", timeout=200)
         if end.group(1) == "FAIL":
             m.settle(3)
             raise TestFailure("%s: dom0 failed to build or run the domain:\n%s" % (variant, "\n".join(
-                mt.group(0) for mt in m.find_all(r"^(dom0: .*|menhir: domain [1-9].*)$"))))
+                mt.group(0) for mt in m.find_all(r"^(\(d0\) dom0: .*|menhir: domain [1-9].*)$"))))
         m.settle(2)
 
         size = os.path.getsize(HELLO)
-        one(m, r"^dom0: kernel %s, %d bytes$" % (re.escape(kernel_name), size),
+        one(m, r"^\(d0\) dom0: kernel %s, %d bytes$" % (re.escape(kernel_name), size),
             "%s: dom0 took the wrong kernel" % variant)
-        built = one(m, r"^dom0: built domain (\d+) \((\d+) MiB, \d+ segments?, entry 0x[0-9a-f]+, "
+        built = one(m, r"^\(d0\) dom0: built domain (\d+) \((\d+) MiB, \d+ segments?, entry 0x[0-9a-f]+, "
                     r"start_info 0x[0-9a-f]+\)$", "dom0")
         dom, built_mib = int(built.group(1)), int(built.group(2))
         check(dom != 0 and built_mib == mib, "%s: %r, expected a domU of %d MiB"
@@ -114,10 +114,10 @@ def run(variant, module, dom0_cmdline, kernel_name, mib):
         one(m, r"^menhir: domain %d \(built\) destroyed, frames free: \d+$" % dom,
             "%s: domain %d" % (variant, dom))
         # A domain dom0 built stays shut down until dom0 destroys it, as in Xen.
-        seen = m.find_all(r"^dom0: domain %d shut down \(reason 0\) after \d+ ms$" % dom)
+        seen = m.find_all(r"^\(d0\) dom0: domain %d shut down \(reason 0\) after \d+ ms$" % dom)
         check(len(seen) == 1, "%s: dom0 printed %d lines about domain %d's end, expected one"
               % (variant, len(seen), dom))
-        pages = one(m, r"^dom0: test=build ok, free pages before (\d+) after (\d+)$", "dom0")
+        pages = one(m, r"^\(d0\) dom0: test=build ok, free pages before (\d+) after (\d+)$", "dom0")
         before, after = int(pages.group(1)), int(pages.group(2))
         check(before == after, "%s: free pages before %d, after %d" % (variant, before, after))
 

@@ -20,16 +20,16 @@ iso = iso_with_modules("dom0_devices", [
 
 with Machine(cpus=2, iso=iso, timeout=240) as m:
     m.wait_for(r"^menhir: IRQ 14 delegated to domain 0 \(Domain-0\)$", timeout=120)
-    irq = m.wait_for(r"^dom0: ATA IRQ 14 arrived as event on port (\d+) \((\d+) events\)$", timeout=120)
+    irq = m.wait_for(r"^\(d0\) dom0: ATA IRQ 14 arrived as event on port (\d+) \((\d+) events\)$", timeout=120)
     check(int(irq.group(1)) > 0, "the pirq port must be a real port, not %s" % irq.group(1))
     check(int(irq.group(2)) >= 1, "at least one interrupt event, got %s" % irq.group(2))
-    model = m.wait_for(r'^dom0: ATA model "([^"]*)"$', timeout=30).group(1)
+    model = m.wait_for(r'^\(d0\) dom0: ATA model "([^"]*)"$', timeout=30).group(1)
     check(model.strip() != "", "IDENTIFY's model string came back empty: REP INSW read nothing")
     m.wait_for(r"^\(d1\) spinner s: started", timeout=120, anywhere=True)   # it ran before dom0 stops it
     m.wait_for(r"^menhir: domain 1 \(spin\) shut down: poweroff$", timeout=60)
-    exc = m.wait_for(r"^dom0: VIRQ_DOM_EXC received on port (\d+)$", timeout=60)
+    exc = m.wait_for(r"^\(d0\) dom0: VIRQ_DOM_EXC received on port (\d+)$", timeout=60)
     check(exc.group(1) != irq.group(1), "VIRQ_DOM_EXC and pirq 14 must be different ports")
-    m.wait_for(r"^dom0: test=devices ok$", timeout=30)
+    m.wait_for(r"^\(d0\) dom0: test=devices ok$", timeout=30)
     # Freed by whichever CPU passes a quiescent point last: its line may come
     # before or after dom0's.
     m.wait_for(r"^menhir: domain 1 \(spin\) destroyed, frames free: \d+$", timeout=60, anywhere=True)

@@ -103,7 +103,7 @@ with Machine(cpus=2, memory=MACHINE_MIB, iso=iso) as m:
         one(m, r"^menhir: cannot build domain \d+ \(%s\): (.+)$" % name, "domain %s" % name)
         check(m.count(built_line(name)) == 0, "domain %s was refused and built" % name)
 
-    one(m, r"^dom0: Menhir dom0 started$", "dom0's banner")
+    one(m, r"^\(d0\) dom0: Menhir dom0 started$", "dom0's banner")
 
     # hello: every line, the command line whole, its RAM.
     for line in [r"hello: started", r"hello: port e9 works", r"hello: Xen signature XenVMMXenVMM",

@@ -3,7 +3,7 @@
 and dom0 come again."""
 from harness import Machine, check, BANNER, TO_DOM0
 
-DOM0_UP = r"^dom0: Menhir dom0 started$"
+DOM0_UP = r"^\(d0\) dom0: Menhir dom0 started$"
 
 with Machine(cpus=2) as m:
     m.wait_for(BANNER, timeout=120)

@@ -1,6 +1,5 @@
-// console_io: domUs print on the hypervisor console with their "(dN) "
-// prefix (like a debug build of Xen, Menhir lets every domain write); dom0's
-// bytes go out as they are, as Xen sends its hardware domain's.
+// console_io: guests print on the hypervisor console with their "(dN) "
+// prefix. Like a debug build of Xen, Menhir lets every domain write.
 #include "kernel/console.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/domain.hpp"
@@ -21,10 +20,7 @@ int64_t console_io(Vcpu& v, Args& args)
         char chunk[chunk_max];
         const uint64_t n = count < chunk_max ? count : chunk_max;
         if (!guest::copy_from(v, buffer, chunk, n)) return xen::err::efault;
-        if (v.domain->privileged)
-            console::write_raw(chunk, n);
-        else
-            for (uint64_t i = 0; i < n; ++i) v.domain->console_put(chunk[i]);
+        for (uint64_t i = 0; i < n; ++i) v.domain->console_put(chunk[i]);
         if (n < count) {
             set_arg(args, 1, count - n);
             set_arg(args, 2, buffer + n);
