@@ -86,6 +86,7 @@ struct Domain {
     bool privileged;
     uint64_t memory_bytes;        // its maximum (and boot-time) RAM, the memory map's one RAM range
     uint64_t ballooned_pages;     // of that, pages given back with XENMEM_decrease_reservation
+    uint64_t created_ns;          // scheduler::now_ns() when it was created (xl uptime)
     bool populated;               // its RAM exists
     HostPhys ept_root;
     uint64_t eptp;
