@@ -134,5 +134,12 @@ menhir_add_guest(deafener 64 ${MENHIR_GUESTS_OUT}/deafener.elf ${MENHIR_GUEST_DI
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
   ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp
-  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp)
+  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/shell/shell.cpp ${CMAKE_SOURCE_DIR}/dom0/shell/line_editor.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/shell/tokenizer.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/commands.cpp ${CMAKE_SOURCE_DIR}/dom0/xl/hypervisor.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/text.cpp ${CMAKE_SOURCE_DIR}/dom0/xl/cpu_list.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/list_format.cpp ${CMAKE_SOURCE_DIR}/dom0/xl/vcpu_format.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/sched_credit.cpp ${CMAKE_SOURCE_DIR}/dom0/xl/info_format.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/domain_lookup.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

@@ -6,13 +6,16 @@
 // (device_test.cpp); with `test=console` it takes a domU's console ring over
 // from the hypervisor when told so on the serial line (console_test.cpp). Later it grows into the toolstack (domain builder, xl
 // shell, backends, xenstored); it is built from the same guest runtime as
-// the test guests.
+// the test guests. After its start-up lines and test modes it runs the
+// shell on the serial console (shell/shell.cpp).
+#include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
 #include "runtime/runtime.hpp"
 #include "builder.hpp"
 #include "console_test.hpp"
 #include "device_test.hpp"
+#include "shell/shell.hpp"
 
 using namespace guest;
 
@@ -27,6 +30,9 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         if (str_eq(test, "devices")) dom0::test_devices();
         if (str_eq(test, "console")) dom0::test_console();
     }
-    // Nothing to serve yet: block until an event, and block again.
-    for (;;) sched_block();
+    if (!ev::init()) {
+        print("dom0: FAIL cannot set up events: no shell\n");
+        for (;;) sched_block();
+    }
+    dom0::shell::run();
 }
