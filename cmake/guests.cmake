@@ -148,6 +148,18 @@ set(MENHIR_DOM0_SOURCES
   ${CMAKE_SOURCE_DIR}/dom0/console_backend.cpp
   ${CMAKE_SOURCE_DIR}/dom0/toolstack.cpp
   ${CMAKE_SOURCE_DIR}/dom0/xl/create_command.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/shell/shell.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/shell/line_editor.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/shell/tokenizer.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/commands.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/hypervisor.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/text.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/cpu_list.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/list_format.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/vcpu_format.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/sched_credit.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/info_format.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/xl/domain_lookup.cpp
   ${CMAKE_SOURCE_DIR}/vmm/console_ring.cpp
   ${CMAKE_SOURCE_DIR}/kernel/console_rate.cpp
   ${CMAKE_SOURCE_DIR}/vmm/elf_image.cpp

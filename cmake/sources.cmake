@@ -21,6 +21,15 @@ set(MENHIR_PURE_SOURCES
   vmm/console_ring.cpp
   kernel/console_input.cpp
   kernel/time/pvclock.cpp
+  dom0/shell/line_editor.cpp
+  dom0/shell/tokenizer.cpp
+  dom0/xl/text.cpp
+  dom0/xl/cpu_list.cpp
+  dom0/xl/list_format.cpp
+  dom0/xl/vcpu_format.cpp
+  dom0/xl/sched_credit.cpp
+  dom0/xl/info_format.cpp
+  dom0/xl/domain_lookup.cpp
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 

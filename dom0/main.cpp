@@ -6,7 +6,9 @@
 // (device_test.cpp); with `test=console` it takes a domU's console ring over
 // from the hypervisor when told so on the serial line (console_test.cpp). Later it grows into the toolstack (domain builder, xl
 // shell, backends, xenstored); it is built from the same guest runtime as
-// the test guests.
+// the test guests. After its start-up lines and test modes it runs the
+// shell on the serial console (shell/shell.cpp).
+#include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
 #include "runtime/runtime.hpp"
@@ -14,6 +16,7 @@
 #include "console_test.hpp"
 #include "device_test.hpp"
 #include "initramfs_module.hpp"
+#include "shell/shell.hpp"
 
 using namespace guest;
 
@@ -29,6 +32,9 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         if (str_eq(test, "console")) dom0::test_console();
         if (str_eq(test, "initramfs")) dom0::test_initramfs();
     }
-    // Nothing to serve yet: block until an event, and block again.
-    for (;;) sched_block();
+    if (!ev::init()) {
+        print("dom0: FAIL cannot set up events: no shell\n");
+        for (;;) sched_block();
+    }
+    dom0::shell::run();
 }

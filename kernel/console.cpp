@@ -28,6 +28,8 @@ constexpr size_t tx_guest_share = tx_size / 2;
 char tx_storage[tx_size];
 constinit TxRing tx_ring{tx_storage, tx_size};
 uint64_t menhir_dropped = 0;              // hypervisor line bytes the full ring refused, not yet reported
+bool dom0_raw = false;                    // set_dom0_interactive
+bool raw_mid_line = false;                // dom0's raw output left the cursor mid-line
 
 Uart16550 com1;
 Spinlock lock;                            // the log ring, the transmit ring's producer side, dom0's input
@@ -82,9 +84,12 @@ bool write_locked(LogLevel level, const char* text, size_t limit)
     out[n - 1] = '\r';
     out[n++] = '\n';
     if (emergency_mode) {
+        if (raw_mid_line) put_polled("\r\n", 2);
+        raw_mid_line = false;
         put_polled(out, n);
         return true;
     }
+    if (raw_mid_line && tx_ring.push("\r\n", 2, limit)) raw_mid_line = false;
     if (menhir_dropped && limit == tx_size) {
         char note[96];
         const size_t k = format(note, sizeof note, "menhir: warning: %lu characters of console output dropped "
@@ -178,6 +183,43 @@ void write_line(LogLevel level, const char* text)
         (void)write_locked(level, text, tx_size);
     }
     service();
+}
+
+void set_dom0_interactive(bool on)
+{
+    IrqSpinGuard guard{lock};
+    dom0_raw = on;
+}
+
+bool dom0_interactive() { return __atomic_load_n(&dom0_raw, __ATOMIC_RELAXED); }
+
+size_t write_dom0_raw(const char* text, size_t len)
+{
+    size_t done = 0;
+    {
+        IrqSpinGuard guard{lock};
+        // A few bytes at a time, so a full ring takes what fits.
+        while (done < len) {
+            char chunk[64];
+            size_t n = 0, used = 0;
+            for (; done + used < len && n + 2 <= sizeof chunk; ++used) {
+                const char c = text[done + used];
+                if (c == '\n') chunk[n++] = '\r';
+                chunk[n++] = c;
+            }
+            if (!tx_ring.push(chunk, n, tx_guest_share)) break;
+            raw_mid_line = chunk[n - 1] != '\n';
+            done += used;
+        }
+    }
+    service();
+    return done;
+}
+
+void clear_log()
+{
+    IrqSpinGuard guard{lock};
+    log_ring.clear();
 }
 
 void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool limited)

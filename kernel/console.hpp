@@ -34,6 +34,18 @@ struct GuestOutput {
 // domain's next line that goes out. Rate-limited lines skip the log ring too.
 void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool limited);
 
+// dom0's terminal (sysctl console_mode), as Xen treats the hardware
+// domain's output: once interactive, dom0's console_io bytes go to the
+// serial line as written ("\n" as CR LF), without prefix, line buffer, rate
+// limit or log ring. A line from anyone else that comes while dom0 left the
+// cursor mid-line (a prompt) starts on a line of its own.
+void set_dom0_interactive(bool on);
+[[nodiscard]] bool dom0_interactive();
+// Queues what fits of dom0's bytes (within the guests' share of the
+// transmit ring); returns how many were taken, 0 when the ring is full.
+[[nodiscard]] size_t write_dom0_raw(const char* text, size_t len);
+void clear_log();                                   // xl dmesg -c
+
 void enable_input_interrupts();                     // after the I/O APIC routes the UART's IRQ
 void receive(char c);                               // one byte of serial input
 void drain_uart();                                  // the UART's interrupt handler: receive and transmit

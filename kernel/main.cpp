@@ -13,6 +13,7 @@
 #include "arch/x86/vmx/vmx.hpp"
 #include "boot/multiboot2.hpp"
 #include "kernel/cmdline.hpp"
+#include "kernel/lib/format.hpp"
 #include "kernel/console.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/panic.hpp"
@@ -26,6 +27,12 @@ extern "C" void (*__init_array_end[])();
 namespace menhir {
 
 uint64_t boot_tsc;   // TSC at kernel_main: boot costs are measured from here
+
+namespace {
+char command_line_copy[1024];   // as given, for XENVER_commandline (xl info)
+}
+
+const char* boot_command_line() { return command_line_copy; }
 
 namespace {
 
@@ -50,6 +57,7 @@ void parse_command_line()
 {
     const char* text = boot_info.cmdline ? boot_info.cmdline : "";
     info("command line: %s", text);
+    format(command_line_copy, sizeof command_line_copy, "%s", text);
     const auto err = cmdline::split(text, words);
     if (err != cmdline::SplitError::none) {
         warning("command line ignored: %s", cmdline::to_string(err));

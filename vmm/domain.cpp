@@ -1,6 +1,7 @@
 #include "vmm/domain.hpp"
 #include "arch/x86/fpu.hpp"
 #include "arch/x86/percpu.hpp"
+#include "arch/x86/power.hpp"
 #include "arch/x86/vmx/vmcs.hpp"
 #include "arch/x86/vmx/vmx.hpp"
 #include "kernel/console.hpp"
@@ -246,6 +247,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     d->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
     format(d->name, sizeof d->name, "%s", c.name);
     d->state = DomainState::paused;
+    d->created_ns = scheduler::now_ns();
     d->shutdown_code = -1;
     d->privileged = c.privileged;
     d->memory_bytes = align_up(c.memory_bytes, page_size);
@@ -324,6 +326,16 @@ void shutdown(Domain& d, xen::ShutdownReason reason)
     d.state = DomainState::shutdown;
     d.shutdown_reason = reason;
     info("domain %u (%s) shut down: %s", d.id, d.name, to_string(reason));
+    // As Xen's hardware domain: dom0 powering off or rebooting takes the
+    // machine with it (its crash leaves it for the debug keys to show).
+    if (d.privileged && reason == xen::ShutdownReason::poweroff) {
+        info("dom0 halted: powering off the machine");
+        power::poweroff();
+    }
+    if (d.privileged && reason == xen::ShutdownReason::reboot) {
+        info("dom0 rebooted: rebooting the machine");
+        power::reset();
+    }
     scheduler::stop_domain(d);
     events::domain_exception();
     reap(d);   // nothing left to wait for if none of its vCPUs is loaded

@@ -45,6 +45,8 @@ void Credit::add(Unit& u, Account& a, uint32_t cpu)
     u.account = &a;
     u.state = State::blocked;
     u.cpu = cpu < cpus_ ? cpu : 0;
+    if (!allowed(u, u.cpu))
+        u.cpu = first_allowed(u);
     u.next_ = u.prev_ = nullptr;
     u.credit_ = 0;
     u.share_ = 0;
@@ -112,41 +114,41 @@ int Credit::wake(Unit& u, uint64_t now_ns)
     u.demand_ = true;
     u.yielded_ = false;
     account(now_ns);
+    if (!allowed(u, u.cpu))
+        u.cpu = first_allowed(u);
     if (out_of_cap(u)) {
         // Somebody must come back at the next tick to unpark it: an idle
         // CPU, poked now, asks for that in pick_next's slice_out. Busy CPUs
         // come back within a slice anyway.
         park(u);
+        int any = -1;
         for (uint32_t i = 0; i < cpus_; i++) {
             const uint32_t c = (u.cpu + i) % cpus_;
-            if (queues_[c].curr == nullptr)
+            if (queues_[c].curr != nullptr)
+                continue;
+            if (allowed(u, c))
                 return static_cast<int>(c);
+            if (any < 0)
+                any = static_cast<int>(c);
         }
-        return -1;
+        return any;
     }
     // Xen's boost: a vCPU that wakes with credit left (typically after
     // waiting for I/O) runs ahead of the CPU-bound ones until it is next
     // descheduled. It is charged as usual, so it cannot gain from it.
     u.boost_ = u.credit_ >= 0;
 
-    // Its own CPU if idle; else any idle CPU not yet poked, which then runs
-    // it without preempting anybody; else its own queue, preempting what
-    // runs there if that has a lower priority.
-    Queue& home = queues_[u.cpu];
-    if (home.curr == nullptr && !home.poked) {
+    // Its own CPU if idle; else any idle CPU not yet poked that it may run
+    // on (its soft affinity first), which then runs it without preempting
+    // anybody; else its own queue, preempting what runs there if that has
+    // a lower priority.
+    if (const int c = idle_cpu_for(u); c >= 0) {
+        u.cpu = static_cast<uint32_t>(c);
         enqueue(u, false);
-        home.poked = true;
-        return static_cast<int>(u.cpu);
+        queues_[u.cpu].poked = true;
+        return c;
     }
-    for (uint32_t i = 1; i < cpus_; i++) {
-        const uint32_t c = (u.cpu + i) % cpus_;
-        if (queues_[c].curr == nullptr && !queues_[c].poked) {
-            u.cpu = c;
-            enqueue(u, false);
-            queues_[c].poked = true;
-            return static_cast<int>(c);
-        }
-    }
+    Queue& home = queues_[u.cpu];
     enqueue(u, false);
     if (home.curr != nullptr && u.prio_ > current_priority(*home.curr))
         return static_cast<int>(u.cpu);
@@ -200,6 +202,8 @@ Unit* Credit::pick_next(uint32_t cpu, uint64_t now_ns, Unit* prev, uint64_t& sli
         p->state = State::runnable;
         const bool yielded = p->yielded_;
         p->yielded_ = false;
+        if (!allowed(*p, cpu))
+            p->cpu = first_allowed(*p);   // pinned away meanwhile (set_affinity)
         if (out_of_cap(*p))
             park(*p);
         else
@@ -242,7 +246,7 @@ bool Credit::should_preempt(uint32_t cpu) const
     const Queue& q = queues_[cpu];
     if (q.curr == nullptr)
         return q.head != nullptr;
-    if (out_of_cap(*q.curr))
+    if (out_of_cap(*q.curr) || !allowed(*q.curr, cpu))
         return true;
     return q.head != nullptr && q.head->prio_ > current_priority(*q.curr);
 }
@@ -514,8 +518,9 @@ void Credit::resort(Queue& q)
     }
 }
 
-// The best head of the other queues that beats `local` (nullptr: anything
-// beats it): highest priority, then the longest queue.
+// The best unit of the other queues that may run on `cpu` and beats `local`
+// (nullptr: anything beats it): highest priority, then the longest queue.
+// Queues are in priority order, so each queue's first such unit is its best.
 Unit* Credit::steal(uint32_t cpu, const Unit* local)
 {
     Unit* best = nullptr;
@@ -523,6 +528,8 @@ Unit* Credit::steal(uint32_t cpu, const Unit* local)
     for (uint32_t i = 1; i < cpus_; i++) {
         const uint32_t c = (cpu + i) % cpus_;
         Unit* h = queues_[c].head;
+        while (h != nullptr && !allowed(*h, cpu))
+            h = h->next_;
         if (h == nullptr || (local != nullptr && h->prio_ <= local->prio_))
             continue;
         if (best == nullptr || h->prio_ > best->prio_ || (h->prio_ == best->prio_ && queues_[c].count > best_count)) {
@@ -533,6 +540,67 @@ Unit* Credit::steal(uint32_t cpu, const Unit* local)
     if (best != nullptr)
         dequeue(*best);
     return best;
+}
+
+// ---------------------------------------------------------------------------
+// Affinity
+
+uint32_t Credit::first_allowed(const Unit& u) const
+{
+    const uint64_t m = u.hard_ & cpu_mask();
+    return m != 0 ? static_cast<uint32_t>(__builtin_ctzll(m)) : 0;
+}
+
+// An idle CPU, not yet poked, that u may run on: from u.cpu on, those of its
+// soft affinity first. -1 if none.
+int Credit::idle_cpu_for(const Unit& u) const
+{
+    const bool prefer = (u.soft_ & u.hard_ & cpu_mask()) != 0;
+    for (int pass = prefer ? 0 : 1; pass < 2; pass++) {
+        for (uint32_t i = 0; i < cpus_; i++) {
+            const uint32_t c = (u.cpu + i) % cpus_;
+            if (queues_[c].curr != nullptr || queues_[c].poked || !allowed(u, c))
+                continue;
+            if (pass == 0 && !((u.soft_ >> c) & 1))
+                continue;
+            return static_cast<int>(c);
+        }
+    }
+    return -1;
+}
+
+bool Credit::set_affinity(Unit& u, uint64_t hard, uint64_t soft, int& poke_out)
+{
+    poke_out = -1;
+    hard &= cpu_mask();
+    if (hard == 0)
+        return false;
+    soft &= cpu_mask();
+    u.hard_ = hard;
+    u.soft_ = (soft & hard) != 0 ? soft : cpu_mask();
+    if (!u.tracked_ || allowed(u, u.cpu))
+        return true;
+    if (u.state == State::running) {
+        // Its CPU stays u.cpu while it runs there: that CPU's next
+        // pick_next requeues it where it may run.
+        poke_out = static_cast<int>(u.cpu);
+        return true;
+    }
+    if (!u.queued_) {
+        u.cpu = first_allowed(u);   // blocked or parked: a wake or the next tick queues it there
+        return true;
+    }
+    dequeue(u);
+    const int idle = idle_cpu_for(u);
+    u.cpu = idle >= 0 ? static_cast<uint32_t>(idle) : first_allowed(u);
+    enqueue(u, false);
+    if (idle >= 0) {
+        queues_[u.cpu].poked = true;
+        poke_out = idle;
+    } else if (const Unit* curr = queues_[u.cpu].curr; curr != nullptr && u.prio_ > current_priority(*curr)) {
+        poke_out = static_cast<int>(u.cpu);
+    }
+    return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -553,6 +621,8 @@ const char* Credit::check() const
                 return "run queue holds a unit that is not a queued runnable unit";
             if (u->cpu != c)
                 return "queued unit's cpu is not its queue";
+            if (!allowed(*u, c))
+                return "queued unit on a CPU outside its hard affinity";
             if (prev != nullptr && prev->prio_ < u->prio_)
                 return "run queue not in priority order";
             if (++n > q.count)

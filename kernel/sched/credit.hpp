@@ -31,6 +31,11 @@
 // - A capped unit whose credit runs out is parked (off the run queues) until
 //   the next tick gives it credit; its slices never exceed its credit, so
 //   the cap holds tick by tick, not only on average.
+// - Affinity (xl vcpu-pin): a unit has a hard mask of the CPUs it may run on
+//   and a soft mask of those it prefers. It is queued, woken, stolen and run
+//   only on CPUs of its hard mask; among idle CPUs a wake picks one of the
+//   soft mask first. A unit running where its new hard mask no longer allows
+//   is preempted there and requeued on an allowed CPU.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +48,7 @@ inline constexpr uint64_t min_slice_ns = 1'000'000;   // shortest slice given to
 inline constexpr uint32_t default_weight = 256;
 inline constexpr uint32_t max_weight = 65535;
 inline constexpr uint32_t max_cpus = 64;
+inline constexpr uint64_t all_cpus = ~0ull;   // an affinity mask: bit i = CPU i
 
 enum class State : uint8_t { blocked, runnable, running };
 enum class Priority : uint8_t { over, under, boost };
@@ -83,6 +89,9 @@ struct Unit {
     [[nodiscard]] bool parked() const { return parked_; }
     // On a run queue, waiting for a CPU.
     [[nodiscard]] bool queued() const { return queued_; }
+    // Affinity masks (Credit::set_affinity), limited to the CPUs that exist.
+    [[nodiscard]] uint64_t hard_affinity() const { return hard_; }
+    [[nodiscard]] uint64_t soft_affinity() const { return soft_; }
 
 private:
     friend class Credit;
@@ -101,6 +110,8 @@ private:
     bool yielded_{false};
     bool demand_{false};   // woken since the last tick
     bool steady_{false};   // runnable since the last tick without blocking
+    uint64_t hard_{all_cpus};
+    uint64_t soft_{all_cpus};
 };
 
 class Credit final {
@@ -127,6 +138,16 @@ public:
     // its priority and, if there is one, behind one unit of lower priority
     // (as in Xen), so a spinning vCPU can let a lock holder that is OVER run.
     void yield(Unit& u);
+
+    // Sets u's hard and soft affinity, each limited to the CPUs that exist.
+    // Returns false (nothing changed) if the hard mask holds none of them.
+    // A soft mask with no CPU of the hard one means no preference (all).
+    // A unit queued or parked for a CPU the new mask excludes moves to an
+    // allowed one; `poke_out` is then the CPU to poke (an idle one that can
+    // run it, or the one where it runs now and may no longer), else -1.
+    [[nodiscard]] bool set_affinity(Unit& u, uint64_t hard, uint64_t soft, int& poke_out);
+    // All the CPUs that exist, as a mask.
+    [[nodiscard]] uint64_t cpu_mask() const { return cpus_ >= 64 ? all_cpus : (1ull << cpus_) - 1; }
 
     // CPU `cpu` reschedules at `now_ns`. What ran there is charged and, if
     // still runnable, requeued (or parked). The scheduler knows what ran:
@@ -193,6 +214,9 @@ private:
     void make_runnable(Unit& u);
     void resort(Queue& q);
     [[nodiscard]] Unit* steal(uint32_t cpu, const Unit* local);
+    [[nodiscard]] static bool allowed(const Unit& u, uint32_t cpu) { return cpu < 64 && ((u.hard_ >> cpu) & 1); }
+    [[nodiscard]] uint32_t first_allowed(const Unit& u) const;
+    [[nodiscard]] int idle_cpu_for(const Unit& u) const;
     [[nodiscard]] bool out_of_cap(const Unit& u) const;
     [[nodiscard]] Priority current_priority(const Unit& u) const;
 

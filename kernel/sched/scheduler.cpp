@@ -348,6 +348,25 @@ void stop_vcpu(Vcpu& v)
     stop_locked(v);
 }
 
+bool set_affinity(Vcpu& v, uint64_t hard, uint64_t soft)
+{
+    int cpu = -1;
+    {
+        SpinGuard g{lock};
+        if (!credit.set_affinity(v.unit, hard, soft, cpu)) return false;
+    }
+    poke(cpu);
+    return true;
+}
+
+VcpuView view(const Vcpu& v)
+{
+    SpinGuard g{lock};
+    const sched::Unit& u = v.unit;
+    return VcpuView{u.state == sched::State::running, u.state == sched::State::blocked, u.cpu, u.runtime_ns,
+                    u.hard_affinity() & credit.cpu_mask(), u.soft_affinity() & credit.cpu_mask()};
+}
+
 void stop_domain(Domain& d)
 {
     SpinGuard g{lock};

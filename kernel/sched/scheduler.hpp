@@ -19,6 +19,12 @@ void yield_current();                          // SCHEDOP_yield
 void preemption_timer_exit();                  // VMX-preemption timer exit: the slice's next part, or the end
 void stop_domain(Domain& d);                   // shut down or crashed: run none of its vCPUs again
 void stop_vcpu(Vcpu& v);                       // take one vCPU off whatever CPU runs it
+// xl vcpu-pin: false if `hard` holds no CPU that exists. A vCPU running
+// where it may no longer is moved at once.
+[[nodiscard]] bool set_affinity(Vcpu& v, uint64_t hard, uint64_t soft);
+// A consistent view of a vCPU's scheduling state (xl vcpu-list, xl list).
+struct VcpuView { bool running; bool blocked; uint32_t cpu; uint64_t runtime_ns; uint64_t hard; uint64_t soft; };
+[[nodiscard]] VcpuView view(const Vcpu& v);
 void flush_ept_elsewhere(Domain& d);           // other CPUs running d leave guest mode and flush its EPT before re-entering
 void schedule();                               // pick (or keep) the vCPU to run on this CPU
 [[noreturn]] void run();                       // each CPU, once boot is done: never returns

@@ -23,6 +23,9 @@ enum class DomctlCmd : uint32_t {
     ioport_permission = 11,  // u.ioport
     irq_permission = 12,     // u.irq
     console_handover = 13,   // u.console (out): the hypervisor stops serving the domain's console ring
+    // 14 is taken by another interface.
+    get_vcpu_info = 15,      // u.vcpu_info: vcpu in, the rest out (xl vcpu-list)
+    set_vcpu_affinity = 16,  // u.affinity (xl vcpu-pin); the scheduler honours the hard mask
 };
 
 struct DomctlCreate {
@@ -42,8 +45,34 @@ struct DomctlIrq { uint32_t irq; uint32_t allow; };
 // domain's unbound port for dom0 (EVTCHNOP_bind_interdomain), as in
 // HVM_PARAM_CONSOLE_PFN / CONSOLE_EVTCHN.
 struct DomctlConsole { uint64_t gfn; uint32_t port; uint32_t pad; };
+// Bit i of a CPU mask is physical CPU i (at most 64, sched::max_cpus).
+struct DomctlVcpuInfo {
+    uint32_t vcpu;
+    uint8_t online;     // brought up (vCPU 0 at build, others by VCPUOP_up)
+    uint8_t blocked;    // waiting for an event
+    uint8_t running;    // on a CPU now
+    uint8_t pad;
+    uint32_t cpu;       // the CPU it runs on or last ran on (run queue)
+    uint32_t pad2;
+    uint64_t cpu_time_ns;
+    uint64_t hard_affinity;   // CPUs it may run on
+    uint64_t soft_affinity;   // CPUs it prefers among those
+};
+static_assert(sizeof(DomctlVcpuInfo) == 40);
+inline constexpr uint32_t affinity_set_hard = 1u << 0;
+inline constexpr uint32_t affinity_set_soft = 1u << 1;
+struct DomctlAffinity {
+    uint32_t vcpu;
+    uint32_t flags;     // affinity_set_hard | affinity_set_soft: which masks to change
+    uint64_t hard;      // out: the masks now in force (online CPUs only)
+    uint64_t soft;
+};
+static_assert(sizeof(DomctlAffinity) == 24);
 
 enum class DomainStateAbi : uint8_t { running = 0, paused = 1, shutdown = 2, crashed = 3, dying = 4 };
+// DomainInfo::flags, as Xen's XEN_DOMINF_running / XEN_DOMINF_blocked.
+inline constexpr uint32_t dominf_running = 1u << 0;   // a vCPU of it is on a CPU now
+inline constexpr uint32_t dominf_blocked = 1u << 1;   // every online vCPU waits for an event
 struct DomainInfo {
     uint16_t domain;
     uint8_t state;           // DomainStateAbi
@@ -52,12 +81,13 @@ struct DomainInfo {
     uint32_t vcpus_online;
     uint32_t weight;
     uint32_t cap;
-    uint32_t pad;
+    uint32_t flags;          // dominf_*
     uint64_t memory_kb;
     uint64_t cpu_time_ns;
     char name[32];
+    uint64_t created_ns;     // hypervisor time (ns since boot) when it was created (xl uptime)
 };
-static_assert(sizeof(DomainInfo) == 72);
+static_assert(sizeof(DomainInfo) == 80);
 
 struct Domctl {
     uint32_t cmd;                // DomctlCmd
@@ -73,6 +103,8 @@ struct Domctl {
         DomctlIrq irq;
         DomctlConsole console;
         DomainInfo info;
+        DomctlVcpuInfo vcpu_info;
+        DomctlAffinity affinity;
         uint8_t raw[112];
     } u;
 };
@@ -82,10 +114,19 @@ enum class SysctlCmd : uint32_t {
     domain_list = 1,    // u.list
     read_console = 2,   // u.console
     physinfo = 3,       // u.physinfo
+    console_mode = 4,   // u.console_mode
 };
 struct SysctlDomainList { uint16_t first_domain; uint16_t pad; uint32_t max_domains; uint64_t buffer; uint32_t num_domains; uint32_t pad2; };
-struct SysctlReadConsole { uint64_t buffer; uint32_t count; uint32_t pad; uint64_t index; };   // count in/out; index = offset in the log, in/out
-struct SysctlPhysinfo { uint32_t nr_cpus; uint32_t pad; uint64_t total_pages; uint64_t free_pages; uint64_t cpu_khz; };
+// count in/out; index = offset in the log, in/out; flags: read_console_clear
+// empties the log once this read is done (xl dmesg -c).
+inline constexpr uint32_t read_console_clear = 1u << 0;
+struct SysctlReadConsole { uint64_t buffer; uint32_t count; uint32_t flags; uint64_t index; };
+// uptime_ns: hypervisor time now, the clock of DomainInfo::created_ns.
+struct SysctlPhysinfo { uint32_t nr_cpus; uint32_t pad; uint64_t total_pages; uint64_t free_pages; uint64_t cpu_khz; uint64_t uptime_ns; };
+// interactive = 1: dom0 has the serial terminal, as Xen's hardware domain:
+// its console_io output goes out as written (no "(d0) " prefix, no line
+// buffering, no rate limit), for a shell's prompt and echo. 0: lines again.
+struct SysctlConsoleMode { uint32_t interactive; uint32_t pad; };
 struct Sysctl {
     uint32_t cmd;
     uint32_t interface_version;
@@ -93,6 +134,7 @@ struct Sysctl {
         SysctlDomainList list;
         SysctlReadConsole console;
         SysctlPhysinfo physinfo;
+        SysctlConsoleMode console_mode;
         uint8_t raw[56];
     } u;
 };

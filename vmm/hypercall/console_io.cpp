@@ -20,6 +20,17 @@ int64_t console_io(Vcpu& v, Args& args)
         char chunk[chunk_max];
         const uint64_t n = count < chunk_max ? count : chunk_max;
         if (!guest::copy_from(v, buffer, chunk, n)) return xen::err::efault;
+        if (v.domain->privileged && console::dom0_interactive()) {
+            // dom0's terminal: as written. A full transmit ring makes dom0
+            // wait here (re-executing the call) rather than lose its output.
+            const size_t took = console::write_dom0_raw(chunk, n);
+            if (took < count) {
+                set_arg(args, 1, count - took);
+                set_arg(args, 2, buffer + took);
+                return preempted;
+            }
+            return 0;
+        }
         for (uint64_t i = 0; i < n; ++i) v.domain->console_put(chunk[i]);
         if (n < count) {
             set_arg(args, 1, count - n);

@@ -26,10 +26,21 @@ abi::DomainInfo domain_info(const Domain& d)
     i.state = static_cast<uint8_t>(d.state);
     i.shutdown_reason = static_cast<uint8_t>(d.shutdown_reason);
     i.vcpus = d.vcpu_count;
+    // As Xen's getdomaininfo: running if any vCPU is on a CPU, blocked if
+    // every online one waits for an event.
+    bool any_running = false, all_blocked = true;
     for (uint32_t k = 0; k < d.vcpu_count; ++k) {
-        if (d.vcpus[k]->up) ++i.vcpus_online;
-        i.cpu_time_ns += d.vcpus[k]->unit.runtime_ns;
+        const scheduler::VcpuView view = scheduler::view(*d.vcpus[k]);
+        if (d.vcpus[k]->up) {
+            ++i.vcpus_online;
+            if (!view.blocked) all_blocked = false;
+        }
+        any_running = any_running || view.running;
+        i.cpu_time_ns += view.runtime_ns;
     }
+    if (any_running) i.flags |= abi::dominf_running;
+    else if (all_blocked && i.vcpus_online && d.state == DomainState::running) i.flags |= abi::dominf_blocked;
+    i.created_ns = d.created_ns;
     i.weight = d.account.weight;
     i.cap = d.account.cap;
     i.memory_kb = d.memory_bytes / 1024;
@@ -82,6 +93,41 @@ int64_t unpause(Domain& d)
     return 0;
 }
 
+int64_t vcpu_info(Domain& d, abi::DomctlVcpuInfo& out)
+{
+    if (out.vcpu >= d.vcpu_count) return xen::err::einval;
+    const Vcpu& v = *d.vcpus[out.vcpu];
+    const scheduler::VcpuView view = scheduler::view(v);
+    const uint32_t k = out.vcpu;
+    out = abi::DomctlVcpuInfo{};
+    out.vcpu = k;
+    out.online = v.up;
+    out.running = view.running;
+    out.blocked = v.up && view.blocked;
+    out.cpu = view.cpu;
+    out.cpu_time_ns = view.runtime_ns;
+    out.hard_affinity = view.hard;
+    out.soft_affinity = view.soft;
+    return 0;
+}
+
+// As XEN_DOMCTL_setvcpuaffinity: -EINVAL for a vCPU that does not exist or a
+// hard mask without an online CPU; the masks in force come back.
+int64_t set_affinity(Domain& d, abi::DomctlAffinity& a)
+{
+    constexpr uint32_t known = abi::affinity_set_hard | abi::affinity_set_soft;
+    if (a.vcpu >= d.vcpu_count || (a.flags & ~known) || !a.flags) return xen::err::einval;
+    Vcpu& v = *d.vcpus[a.vcpu];
+    const scheduler::VcpuView now = scheduler::view(v);
+    const uint64_t hard = (a.flags & abi::affinity_set_hard) ? a.hard : now.hard;
+    const uint64_t soft = (a.flags & abi::affinity_set_soft) ? a.soft : now.soft;
+    if (!scheduler::set_affinity(v, hard, soft)) return xen::err::einval;
+    const scheduler::VcpuView after = scheduler::view(v);
+    a.hard = after.hard;
+    a.soft = after.soft;
+    return 0;
+}
+
 int64_t pause(Domain& d)
 {
     if (d.state != DomainState::running) return xen::err::einval;
@@ -102,7 +148,8 @@ int64_t domctl(Vcpu& v, Args& args)
     Domain* d = cmd == DomctlCmd::create ? nullptr : domains::get(c.domain);
     if (cmd != DomctlCmd::create && (!d || d->state == DomainState::dying)) return xen::err::esrch;
     if (d == v.domain && cmd != DomctlCmd::get_info && cmd != DomctlCmd::ioport_permission &&
-        cmd != DomctlCmd::irq_permission && cmd != DomctlCmd::get_credit && cmd != DomctlCmd::set_credit)
+        cmd != DomctlCmd::irq_permission && cmd != DomctlCmd::get_credit && cmd != DomctlCmd::set_credit &&
+        cmd != DomctlCmd::get_vcpu_info && cmd != DomctlCmd::set_vcpu_affinity)
         return xen::err::einval;   // dom0 does not pause or destroy itself this way
     switch (cmd) {
     case DomctlCmd::create: rc = create(c); break;
@@ -130,6 +177,8 @@ int64_t domctl(Vcpu& v, Args& args)
         c.u.console = abi::DomctlConsole{};
         rc = console_rings::hand_over(*d, c.u.console.gfn, c.u.console.port);
         break;
+    case DomctlCmd::get_vcpu_info: rc = vcpu_info(*d, c.u.vcpu_info); break;
+    case DomctlCmd::set_vcpu_affinity: rc = set_affinity(*d, c.u.affinity); break;
     default: return xen::err::enosys;
     }
     if (rc) return rc;

@@ -4,6 +4,7 @@
 #include "arch/x86/pit.hpp"
 #include "kernel/console.hpp"
 #include "kernel/mm/memory.hpp"
+#include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/menhir.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/guest_memory.hpp"
@@ -49,6 +50,7 @@ int64_t read_console(Vcpu& v, abi::SysctlReadConsole& c)
         c.index += got;
     }
     c.count = done;
+    if (c.flags & abi::read_console_clear) console::clear_log();
     return 0;
 }
 
@@ -65,9 +67,14 @@ int64_t sysctl(Vcpu& v, Args& args)
     case SysctlCmd::read_console: rc = read_console(v, s.u.console); break;
     case SysctlCmd::physinfo: {
         const auto st = memory::stats();
-        s.u.physinfo = abi::SysctlPhysinfo{percpu::count(), 0, st.total_frames, st.free_frames, tsc::khz()};
+        s.u.physinfo = abi::SysctlPhysinfo{percpu::count(), 0, st.total_frames, st.free_frames, tsc::khz(),
+                                           scheduler::now_ns()};
         break;
     }
+    case SysctlCmd::console_mode:
+        if (s.u.console_mode.interactive > 1) return xen::err::einval;
+        console::set_dom0_interactive(s.u.console_mode.interactive != 0);
+        break;
     default: return xen::err::enosys;
     }
     if (rc) return rc;

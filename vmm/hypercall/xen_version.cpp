@@ -6,6 +6,10 @@
 #include "vmm/guest_memory.hpp"
 #include "vmm/hypercall/hypercall.hpp"
 
+namespace menhir {
+const char* boot_command_line();   // kernel/main.cpp
+}
+
 namespace menhir::hypercall {
 namespace {
 
@@ -65,6 +69,9 @@ int64_t xen_version(Vcpu& v, Args& args)
         return guest::copy_to(v, buffer, handle, sizeof handle) ? 0 : xen::err::efault;
     }
     case xen::xenver_commandline:
+        // Privileged information in Xen's default policy: xen_commandline_t, 1024 bytes.
+        if (!v.domain->privileged) return xen::err::eperm;
+        return put_string(v, buffer, boot_command_line(), xen::xen_capabilities_len);
     case xen::xenver_build_id:
         // Privileged information in Xen's default policy.
         return v.domain->privileged ? xen::err::enosys : xen::err::eperm;

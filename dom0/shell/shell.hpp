@@ -1,0 +1,18 @@
+// dom0's shell on the serial console: the `dom0# ` prompt, line editing,
+// and the commands (xl ..., help, poweroff, reboot). Serial input comes by
+// CONSOLEIO_read, announced by VIRQ_CONSOLE.
+#pragma once
+
+namespace dom0::shell {
+
+// Takes the terminal (sysctl console_mode), binds VIRQ_CONSOLE and prints
+// the first prompt; ev::init() must have run. False if that failed.
+[[nodiscard]] bool start();
+// Handles whatever serial input is queued; returns without waiting.
+void poll();
+// True once VIRQ_CONSOLE said input came since the last poll().
+[[nodiscard]] bool input_pending();
+// start(), then poll() whenever input comes, for ever.
+[[noreturn]] void run();
+
+} // namespace dom0::shell

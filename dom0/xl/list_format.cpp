@@ -1,0 +1,131 @@
+// See list_format.hpp. Column widths are xl's (tools/xl/xl_info.c).
+#include "list_format.hpp"
+
+namespace dom0::xl {
+
+namespace abi = menhir::abi;
+
+void name_of(const abi::DomainInfo& d, char (&out)[33])
+{
+    size_t i = 0;
+    for (; i < sizeof d.name && d.name[i] != '\0'; ++i) out[i] = d.name[i];
+    out[i] = '\0';
+}
+
+void state_letters(const abi::DomainInfo& d, char (&out)[7])
+{
+    const auto state = static_cast<abi::DomainStateAbi>(d.state);
+    const bool shut = state == abi::DomainStateAbi::shutdown || state == abi::DomainStateAbi::crashed;
+    // SHUTDOWN_poweroff, reboot, suspend, crash, watchdog, soft_reset.
+    static constexpr char reasons[] = "-rscwS";
+    const uint8_t reason = state == abi::DomainStateAbi::crashed ? 3 : d.shutdown_reason;
+    out[0] = (d.flags & abi::dominf_running) ? 'r' : '-';
+    out[1] = (d.flags & abi::dominf_blocked) ? 'b' : '-';
+    out[2] = state == abi::DomainStateAbi::paused ? 'p' : '-';
+    out[3] = shut ? 's' : '-';
+    out[4] = !shut ? '-' : (reason < sizeof reasons - 1 ? reasons[reason] : '?');
+    out[5] = state == abi::DomainStateAbi::dying ? 'd' : '-';
+    out[6] = '\0';
+}
+
+void list_header(Text& t)
+{
+    t.str("Name                                        ID   Mem VCPUs\tState\tTime(s)\n");
+}
+
+void list_row(Text& t, const abi::DomainInfo& d)
+{
+    char name[33];
+    char state[7];
+    name_of(d, name);
+    state_letters(d, state);
+    t.left(name, 40).put(' ').num(d.domain, 5).put(' ').num(d.memory_kb / 1024, 5).put(' ');
+    t.num(d.vcpus_online, 5).str("     ").str(state).str("  ").seconds1(d.cpu_time_ns, 8).put('\n');
+}
+
+namespace {
+
+void json_string(Text& t, const char* s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    t.put('"');
+    for (; *s != '\0'; ++s) {
+        const auto c = static_cast<unsigned char>(*s);
+        if (c == '"' || c == '\\') {
+            t.put('\\').put(static_cast<char>(c));
+        } else if (c < 0x20) {
+            t.str("\\u00").put(hex[c >> 4]).put(hex[c & 15]);
+        } else {
+            t.put(static_cast<char>(c));
+        }
+    }
+    t.put('"');
+}
+
+void indent(Text& t, int level)
+{
+    for (int i = 0; i < level; ++i) t.str("    ");
+}
+
+} // namespace
+
+void list_json(Text& t, const abi::DomainInfo* doms, size_t count)
+{
+    t.str("[\n");
+    for (size_t i = 0; i < count; ++i) {
+        const abi::DomainInfo& d = doms[i];
+        char name[33];
+        name_of(d, name);
+        indent(t, 1), t.str("{\n");
+        indent(t, 2), t.str("\"domid\": ").num(d.domain).str(",\n");
+        indent(t, 2), t.str("\"config\": {\n");
+        indent(t, 3), t.str("\"c_info\": {\n");
+        indent(t, 4), t.str("\"type\": \"pvh\",\n");
+        indent(t, 4), t.str("\"name\": "), json_string(t, name), t.put('\n');
+        indent(t, 3), t.str("},\n");
+        indent(t, 3), t.str("\"b_info\": {\n");
+        indent(t, 4), t.str("\"max_vcpus\": ").num(d.vcpus).str(",\n");
+        indent(t, 4), t.str("\"avail_vcpus\": [\n");
+        for (uint32_t v = 0; v < d.vcpus_online; ++v) {
+            indent(t, 5), t.num(v).str(v + 1 < d.vcpus_online ? ",\n" : "\n");
+        }
+        indent(t, 4), t.str("],\n");
+        indent(t, 4), t.str("\"max_memkb\": ").num(d.memory_kb).str(",\n");
+        indent(t, 4), t.str("\"target_memkb\": ").num(d.memory_kb).str(",\n");
+        indent(t, 4), t.str("\"sched_params\": {\n");
+        indent(t, 5), t.str("\"sched\": \"credit\",\n");
+        indent(t, 5), t.str("\"weight\": ").num(d.weight).str(",\n");
+        indent(t, 5), t.str("\"cap\": ").num(d.cap).put('\n');
+        indent(t, 4), t.str("},\n");
+        indent(t, 4), t.str("\"type.pvh\": {\n");
+        indent(t, 4), t.str("}\n");
+        indent(t, 3), t.str("}\n");
+        indent(t, 2), t.str("}\n");
+        indent(t, 1), t.str(i + 1 < count ? "},\n" : "}\n");
+    }
+    t.str("]\n");
+}
+
+void uptime_string(Text& t, uint64_t seconds)
+{
+    const uint64_t days = seconds / 86400;
+    seconds %= 86400;
+    if (days != 0) t.num(days).str(days == 1 ? " day, " : " days, ");
+    t.num(seconds / 3600, 2).put(':').zeros(seconds / 60 % 60, 2).put(':').zeros(seconds % 60, 2);
+}
+
+void uptime_header(Text& t)
+{
+    t.left("Name", 33).put(' ').right("ID", 4).str(" Uptime\n");
+}
+
+void uptime_row(Text& t, const abi::DomainInfo& d, uint64_t seconds)
+{
+    char name[33];
+    name_of(d, name);
+    t.left(name, 33).put(' ').num(d.domain, 4).put(' ');
+    uptime_string(t, seconds);
+    t.put('\n');
+}
+
+} // namespace dom0::xl
