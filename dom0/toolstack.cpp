@@ -164,7 +164,7 @@ void handle_domain_exceptions() {
 
 }  // namespace
 
-bool start(FileReader reader) {
+bool start(FileReader reader, bool take_consoles) {
     g_reader = reader;
     const long port = ev::bind_virq(xen::VIRQ_DOM_EXC, 0);
     if (port <= 0) {
@@ -172,7 +172,7 @@ bool start(FileReader reader) {
         return false;
     }
     ev::set_handler(static_cast<uint32_t>(port), on_dom_exc);
-    consoles::take_over_boot_consoles();
+    if (take_consoles) consoles::take_over_boot_consoles();
     return true;
 }
 

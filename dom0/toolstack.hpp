@@ -14,9 +14,9 @@ inline constexpr unsigned MAX_RECORDS = 32;
 // Reads a file of dom0's initramfs (kernels, ramdisks, configs).
 using FileReader = bool (*)(const char* path, Blob& out);
 
-// Binds VIRQ_DOM_EXC, takes the boot-time domUs' consoles over. Interrupts
-// must be on afterwards for events to arrive.
-[[nodiscard]] bool start(FileReader reader);
+// Binds VIRQ_DOM_EXC and, with take_consoles, takes the boot-time domUs'
+// consoles over. Interrupts must be on afterwards for events to arrive.
+[[nodiscard]] bool start(FileReader reader, bool take_consoles);
 
 // xl create: builds, starts and remembers the domain; its id, or -1 with
 // the reason printed as xl prints its errors.

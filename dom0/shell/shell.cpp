@@ -5,6 +5,7 @@
 #include "tokenizer.hpp"
 #include "../xl/commands.hpp"
 #include "../xl/hypervisor.hpp"
+#include "dom0/console_backend.hpp"
 #include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
@@ -17,6 +18,7 @@ namespace {
 using guest::print;
 
 constexpr char prompt[] = "dom0# ";
+constexpr char detach_key = 0x1d;   // Ctrl-], as xl console's escape
 
 volatile uint64_t input_events = 0;
 uint64_t seen_events = 0;
@@ -79,24 +81,38 @@ void poll()
         const long n = guest::console_io(xen::CONSOLEIO_read, sizeof buf, buf);
         if (n <= 0) return;
         for (long i = 0; i < n; ++i) {
+            if (consoles::terminal_domain() >= 0) {
+                if (buf[i] == detach_key) {
+                    consoles::terminal_detach();
+                    xl::out("\n");
+                    xl::out(prompt);
+                } else {
+                    consoles::terminal_input(&buf[i], 1);
+                }
+                continue;
+            }
             static char echo[LineEditor::max_echo];
             size_t echo_len = 0;
             const LineEditor::Result r = editor.feed(buf[i], echo, echo_len);
             if (echo_len) xl::out(echo, echo_len);
             if (r == LineEditor::Result::line) run_line(editor.line());
-            if (r != LineEditor::Result::more) xl::out(prompt);
+            // `xl console` took the terminal: no prompt until it is given back.
+            if (r != LineEditor::Result::more && consoles::terminal_domain() < 0) xl::out(prompt);
         }
     }
 }
 
-void run()
+void run(Background bg)
 {
     if (!start()) {
         print("dom0: FAIL cannot start the shell (console_mode or VIRQ_CONSOLE)\n");
         for (;;) guest::sched_block();
     }
+    static Background g;
+    g = bg;
     for (;;) {
-        guest::ev::wait_until([] { return input_pending(); }, guest::ev::FOREVER);
+        guest::ev::wait_until([] { return input_pending() || g.pending(); }, guest::ev::FOREVER);
+        g.poll();
         poll();
     }
 }

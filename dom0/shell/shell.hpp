@@ -12,7 +12,15 @@ namespace dom0::shell {
 void poll();
 // True once VIRQ_CONSOLE said input came since the last poll().
 [[nodiscard]] bool input_pending();
-// start(), then poll() whenever input comes, for ever.
-[[noreturn]] void run();
+// dom0's other work, done between lines of input: the back ends and the
+// toolstack (an event handler marks it; `poll` does it).
+struct Background {
+    bool (*pending)();
+    void (*poll)();
+};
+// start(), then poll() whenever input comes and bg.poll() whenever bg has
+// work, for ever. While `xl console` has a domain attached, input goes to
+// it, and Ctrl-] gives the terminal back to the shell.
+[[noreturn]] void run(Background bg);
 
 } // namespace dom0::shell

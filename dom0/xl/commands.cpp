@@ -6,6 +6,7 @@
 #include "cpu_list.hpp"
 #include "domain_lookup.hpp"
 #include "hypervisor.hpp"
+#include "dom0/toolstack.hpp"
 #include "info_format.hpp"
 #include "list_format.hpp"
 #include "sched_credit.hpp"
@@ -270,7 +271,7 @@ int one_domain(size_t argc, const char* const* argv, long (*op)(uint16_t), const
     const long i = find(argv[1]);
     if (i < 0) return 1;
     const uint16_t id = doms[i].domain;
-    if (id == 0 && op == hv::destroy) {
+    if (id == 0 && op == toolstack::destroy) {
         print("Cannot destroy privileged domain 0.\n\n");
         return 1;
     }
@@ -287,7 +288,8 @@ int cmd_unpause(size_t argc, const char* const* argv) { return one_domain(argc, 
 
 int cmd_destroy(size_t argc, const char* const* argv)
 {
-    const int rc = one_domain(argc, argv, hv::destroy, "destroying");
+    // Through the toolstack: the domain's console and record go with it.
+    const int rc = one_domain(argc, argv, toolstack::destroy, "destroying");
     if (rc != 0) return rc;
     // As libxl, return once the domain is gone: it goes when none of its
     // vCPUs is still loaded somewhere (a few scheduler rounds).

@@ -5,7 +5,7 @@ line lists every entry with its size and, for regular files, the CRC-32 of its b
 
   1. Without booting: build/menhir.iso (the default ISO) has dom0, then its initramfs (module
      command line `initramfs`), then the boot-time demo domain; the archive holds
-     /etc/xen/demo.cfg (dom0/rootfs/etc/xen/demo.cfg) and /boot/hello.elf, byte for byte.
+     /etc/xen/demo.cfg (dom0/rootfs/etc/xen/demo.cfg), /boot/demo.elf and /boot/hello.elf, byte for byte.
   2. ISO A: dom0 with `test=initramfs`, the demo config, hello.elf and a file that ISO B will
      replace. ISO B = mkiso --from-iso A, adding a 64 MiB + 1 byte random file (/big.bin), a
      replacement for the file and an empty one, with `dom0_mem=96M` (the archive does not fit in
@@ -84,13 +84,15 @@ check(len(lines) == 3, "menhir.iso: expected 3 modules (dom0, initramfs, demo), 
 check(lines[0].startswith("module2 /boot/modules/dom0.elf "), "menhir.iso: module 1 is not dom0: %s" % lines[0])
 check(re.match(r"^module2 /boot/modules/(\S+) 'initramfs'$", lines[1]) is not None,
       "menhir.iso: module 2 is not the initramfs: %s" % lines[1])
-check(" 'domain' 'name=demo' " in lines[2], "menhir.iso: module 3 is not the demo domain: %s" % lines[2])
+check(" 'domain' 'name=boot-demo' " in lines[2], "menhir.iso: module 3 is not the demo domain: %s" % lines[2])
 default = cpio_entries(os.path.join(mods, lines[1].split()[1].rsplit("/", 1)[1]))
 check(default.get("etc/xen/demo.cfg", (0, None))[1] == read(DEMO_CFG),
       "menhir.iso: /etc/xen/demo.cfg is missing or differs from dom0/rootfs/etc/xen/demo.cfg")
 check(default.get("boot/hello.elf", (0, None))[1] == read(HELLO),
       "menhir.iso: /boot/hello.elf is missing or differs from build/guests/hello.elf")
-print("dom0_initramfs: menhir.iso carries /etc/xen/demo.cfg and /boot/hello.elf after dom0")
+check(default.get("boot/demo.elf", (0, None))[1] == read(guest("demo")),
+      "menhir.iso: /boot/demo.elf is missing or differs from build/guests/demo.elf")
+print("dom0_initramfs: menhir.iso carries /etc/xen/demo.cfg, /boot/demo.elf and /boot/hello.elf after dom0")
 
 # --- 2. ISO A, then B from A --------------------------------------------------
 os.makedirs(WORK, exist_ok=True)

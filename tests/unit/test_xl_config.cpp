@@ -467,8 +467,8 @@ TEST_CASE("xl.cfg: the demo config dom0's initramfs carries parses", "[xl_config
     REQUIRE(r.ok);
     CHECK(r.lines.empty());
     CHECK(std::string(r.cfg.name) == "demo");
-    CHECK(std::string(r.cfg.kernel) == "/boot/hello.elf");
-    CHECK(std::string(r.cfg.cmdline) == "hello from the demo domain");
+    CHECK(std::string(r.cfg.kernel) == "/boot/demo.elf");
+    CHECK(std::string(r.cfg.cmdline) == "created by xl in dom0");
     CHECK(r.cfg.memory_mib == 16);
     CHECK(r.cfg.vcpus == 1);
 }
