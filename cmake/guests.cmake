@@ -147,6 +147,7 @@ set(MENHIR_DOM0_SOURCES
   ${CMAKE_SOURCE_DIR}/dom0/gfn_pool.cpp
   ${CMAKE_SOURCE_DIR}/dom0/console_backend.cpp
   ${CMAKE_SOURCE_DIR}/dom0/toolstack.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/terminal.cpp
   ${CMAKE_SOURCE_DIR}/dom0/xl/create_command.cpp
   ${CMAKE_SOURCE_DIR}/dom0/xl/lifecycle_commands.cpp
   ${CMAKE_SOURCE_DIR}/dom0/shell/shell.cpp

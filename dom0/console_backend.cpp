@@ -5,6 +5,7 @@
 
 #include "foreign_window.hpp"
 #include "gfn_pool.hpp"
+#include "terminal.hpp"
 #include "kernel/console_rate.hpp"
 #include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
@@ -60,6 +61,7 @@ void emit_line(Console& c) {
     if (!c.bucket.take(now_ms(), cost)) {
         c.suppressed += c.len + 1;
     } else {
+        terminal::async_output();
         if (c.suppressed != 0) {
             print("(d%u) ... %llu characters suppressed\n", c.domid, static_cast<unsigned long long>(c.suppressed));
             c.suppressed = 0;
@@ -102,6 +104,7 @@ bool drain(Console& c) {
     for (int round = 0; round < 64; ++round) {
         const menhir::conring::Drained r = menhir::conring::drain_out(*c.ring, buf, sizeof buf);
         if (r.status == menhir::conring::Status::hostile) {
+            terminal::async_output();
             print("dom0: d%u: console ring dropped: out_prod - out_cons exceeds the %u-byte ring\n", c.domid,
                   menhir::xen::xencons_out_size);
             return false;

@@ -6,6 +6,7 @@
 #include "toolstack.hpp"
 
 #include "console_backend.hpp"
+#include "terminal.hpp"
 #include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
@@ -112,6 +113,7 @@ void handle_stop(Record& r, const abi::DomainInfo& info) {
         a = r.cfg.on_reboot;
     else if (info.shutdown_reason == xen::SHUTDOWN_suspend)
         return;   // nothing resumes a suspended domain yet: leave it as it is
+    terminal::async_output();
     print("dom0: domain %u (%s) %s: %s\n", r.domid, r.cfg.name, crashed ? "crashed" : reason_name(info.shutdown_reason),
           action_name(a));
     switch (a) {

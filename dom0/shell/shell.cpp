@@ -6,6 +6,7 @@
 #include "../xl/commands.hpp"
 #include "../xl/hypervisor.hpp"
 #include "dom0/console_backend.hpp"
+#include "dom0/terminal.hpp"
 #include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
@@ -95,7 +96,10 @@ void poll()
             size_t echo_len = 0;
             const LineEditor::Result r = editor.feed(buf[i], echo, echo_len);
             if (echo_len) xl::out(echo, echo_len);
-            if (r == LineEditor::Result::line) run_line(editor.line());
+            if (r == LineEditor::Result::line) {
+                run_line(editor.line());
+                editor.clear();   // a redraw of the prompt shows only what is typed next
+            }
             // `xl console` took the terminal: no prompt until it is given back.
             if (r != LineEditor::Result::more && consoles::terminal_domain() < 0) xl::out(prompt);
         }
@@ -112,7 +116,19 @@ void run(Background bg)
     g = bg;
     for (;;) {
         guest::ev::wait_until([] { return input_pending() || g.pending(); }, guest::ev::FOREVER);
+        const bool attached = consoles::terminal_domain() >= 0;
+        terminal::set_prompt_shown(!attached);
         g.poll();
+        terminal::set_prompt_shown(false);
+        // As xl console ends when its domain goes, the shell comes back.
+        if (attached && consoles::terminal_domain() < 0) {
+            xl::out("\n");
+            xl::out(prompt);
+        }
+        if (terminal::take_redraw()) {
+            xl::out(prompt);
+            xl::out(editor.line(), editor.length());
+        }
         poll();
     }
 }

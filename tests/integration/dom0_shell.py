@@ -25,39 +25,13 @@ import re
 import time
 
 from harness import (Machine, check, iso_with_modules, guest, BANNER, TO_DOM0, TO_DOMU, TO_MENHIR, DOM0_ELF,
-                     TestFailure)
+                     TestFailure, PROMPT, shell_command as command)
 
-PROMPT = "dom0# "
 EVERY = 1_000_000_000   # spinner loop iterations per report: a line every ~40 s, quiet
 SPINNERS = ["spin1", "spin2"]
 iso = iso_with_modules("dom0_shell", [(DOM0_ELF, "dom0")] + [
     (guest("spinner"), 'domain name=%s memory=8 vcpus=1 cmdline="name=%s every=%d"' % (n, n, EVERY))
     for n in SPINNERS])
-
-# Lines other writers put between the shell's (guests, the hypervisor).
-OTHER = re.compile(r"^(\(d\d+\) |menhir: )")
-
-
-def command(m, line, timeout=120):
-    """Types `line` and Enter; returns the shell's output lines up to the
-    next prompt (the echo and other writers' lines left out)."""
-    start = len(m.output())
-    m.send(line + "\r")
-    deadline = time.monotonic() + timeout
-    while True:
-        text = m.output()[start:]
-        # The echo ends with the newline; the output ends at the next prompt.
-        nl = text.find("\n")
-        end = text.find("\n" + PROMPT, nl) if nl >= 0 else -1
-        if end < 0 and nl >= 0 and text[nl + 1:].startswith(PROMPT):
-            end = nl
-        if end >= 0:
-            body = text[nl + 1:end + 1] if end > nl else ""
-            return [l for l in body.split("\n") if l and not OTHER.match(l)]
-        if time.monotonic() > deadline or not m.alive():
-            raise TestFailure("no prompt after %r; output since:\n%s" % (line, text[-3000:]))
-        time.sleep(0.2)
-
 
 def rows(lines, header):
     """The table's rows after its header line, by name."""

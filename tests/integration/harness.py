@@ -86,6 +86,58 @@ def iso_with_modules(name, modules, cmdline=None, out_dir=None):
     return out
 
 
+def iso_with_dom0_files(name, files, cmdline=None, base=None):
+    """Make build/test-isos/NAME.iso from BASE (default build/menhir.iso: dom0,
+    its initramfs, the boot-time demo domain) with more files in dom0's
+    initramfs: files is a list of (SOURCE_PATH, DEST_PATH_IN_DOM0). Returns the
+    ISO's path."""
+    out = os.path.join(BUILD_DIR, "test-isos", name + ".iso")
+    cmd = [os.path.join(ROOT, "scripts", "mkiso"), "--from-iso", base or MENHIR_ISO, "--out", out]
+    if cmdline is not None:
+        cmd += ["--cmdline", cmdline]
+    for src, dest in files:
+        cmd += ["--dom0-file", "%s:%s" % (src, dest)]
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        raise TestFailure("cannot make %s:\n$ %s\n%s" % (
+            out, shlex.join(cmd), res.stdout.decode(errors="replace")))
+    return out
+
+
+PROMPT = "dom0# "
+# Lines other writers put between the shell's (guests, the hypervisor, dom0's back ends).
+_OTHER = re.compile(r"^(\(d\d+\) |menhir: )")
+
+
+def shell_command(m, line, timeout=120):
+    """Types `line` and Enter at dom0's prompt; returns the shell's output
+    lines up to the next prompt (the echo and other writers' lines left out).
+    Output that comes on its own while typing (a guest's line) makes the
+    shell draw the prompt and the line typed so far again: the echo is the
+    last `dom0# LINE` (or bare `LINE`) before the output."""
+    start = len(m.output())
+    m.send(line + "\r")
+    # (A hypervisor line ends the prompt's line without a redraw: the rest
+    # of the echo is then a line of its own.)
+    echo = re.compile(r"(?:^|\n)(?:" + re.escape(PROMPT) + r")?" + re.escape(line) + r"\n")
+    deadline = time.monotonic() + timeout
+    while True:
+        text = m.output()[start - len(PROMPT) - 1 if start > len(PROMPT) else 0:]
+        e = None
+        for e in echo.finditer(text):
+            pass
+        if e is not None:
+            body_start = e.end()
+            end = text.find("\n" + PROMPT, body_start - 1)
+            if end >= 0:
+                body = text[body_start:end + 1] if end + 1 > body_start else ""
+                return [l for l in body.split("\n") if l and not _OTHER.match(l) and not l.startswith(PROMPT)]
+        if time.monotonic() > deadline or not m.alive():
+            raise TestFailure("no prompt after %r; output since:\n%s" % (line, text[-3000:]))
+        time.sleep(0.2)
+
+
 def _die_with_parent():
     try:
         import ctypes

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""dom0 runs domains from xl.cfg files (issue 8, "xl.cfg and the domain
+builder", "The console backend", lifecycle), driven at the `dom0# ` prompt as
+a person would. One boot of build/menhir.iso (dom0, its initramfs with
+/etc/xen/demo.cfg and /boot/demo.elf, the boot-time domain boot-demo) with
+more configs added to dom0's initramfs:
+
+  boot-time     boot-demo is in `xl list`, and its console (taken over from
+                the hypervisor, which printed its banner) answers through
+                `xl console boot-demo`
+  create -c     `xl create /etc/xen/demo.cfg -c` attaches to the new domain:
+                its banner (command line from the config's `extra`), `echo`
+                answered; Ctrl-] gives the prompt back; `xl list` shows it;
+                an override (memory=24) is honoured
+  history       `xl console demo` again replays what it printed before
+  bad configs   a syntax error, a bad value and an unknown kernel are reported
+                as `FILE:LINE: ...` (or the missing file) and nothing is
+                created: `xl list` is unchanged, free_memory too; an unknown
+                key is a warning and the domain is still created
+  unknown DOM   `xl console nosuch` and `xl destroy 99` give xl's error
+  on_crash      restart: the domain crashes (the demo guest's `crash`) and
+                comes back under a new id; preserve: it stays, state `c`,
+                until `xl destroy`
+  on_poweroff   destroy (the default): it goes
+  50 cycles     create + destroy of demo.cfg 50 times: xl info's free_memory
+                is back where it started, and the hypervisor's frame count too
+"""
+import os
+import re
+import time
+
+from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR,
+                     TestFailure)
+
+CYCLES = int(os.environ.get("XL_LIFECYCLE_CYCLES", "50"))
+DEMO = guest("demo")
+WORK = os.path.join(BUILD_DIR, "test-isos", "xl_lifecycle")
+os.makedirs(WORK, exist_ok=True)
+
+CONFIGS = {
+    "crashy.cfg": 'name = "crashy"\nkernel = "/boot/demo.elf"\nmemory = 16\non_crash = "restart"\n',
+    "keep.cfg": 'name = "keep"\nkernel = "/boot/demo.elf"\nmemory = 8\non_crash = "preserve"\n',
+    "syntax.cfg": '# a syntax error on line 3\nname = "bad"\nmemory = = 16\nkernel = "/boot/demo.elf"\n',
+    "value.cfg": 'name = "bad"\nkernel = "/boot/demo.elf"\nmemory = "lots"\n',
+    "nokernel.cfg": 'name = "bad"\nkernel = "/boot/missing.elf"\nmemory = 8\n',
+    "colour.cfg": 'name = "colour"\nkernel = "/boot/demo.elf"\nmemory = 8\ncolour = "red"\n',
+}
+files = []
+for name, text in CONFIGS.items():
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    files.append((path, "/etc/xen/" + name))
+iso = iso_with_dom0_files("xl_lifecycle", files)
+
+LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
+
+
+def xl_list(m):
+    out = {}
+    for l in sh(m, "xl list"):
+        r = LIST_ROW.match(l)
+        if r:
+            out[r.group(1)] = (int(r.group(2)), int(r.group(3)), r.group(5))
+    check("Domain-0" in out, "xl list has no Domain-0")
+    return out
+
+
+def free_memory(m):
+    for l in sh(m, "xl info"):
+        r = re.match(r"^free_memory +: (\d+)$", l)
+        if r:
+            return int(r.group(1))
+    raise TestFailure("xl info has no free_memory line")
+
+
+def attach(m, dom, expect):
+    """xl console DOM; waits for `expect` (a regex) in its output."""
+    m.send("xl console %s\r" % dom)
+    return m.wait_for(expect, timeout=90, partial=True)
+
+
+def detach(m):
+    m.send("\x1d")
+    m.wait_for(re.escape(PROMPT), timeout=30, partial=True)
+
+
+def wait_domain(m, name, present, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        doms = xl_list(m)
+        if (name in doms) == present:
+            return doms
+        if time.monotonic() > deadline:
+            raise TestFailure("%s still %s after %ds: %r" % (name, "absent" if present else "present", timeout, doms))
+        time.sleep(1)
+
+
+with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
+    m.wait_for(r"^menhir: d1: console handed over to dom0", timeout=120)
+    m.wait_for(re.escape(PROMPT), timeout=120, partial=True)
+
+    # Boot-time domain: listed, and its console served by dom0.
+    doms = xl_list(m)
+    check("boot-demo" in doms and doms["boot-demo"][0] == 1, "xl list lacks boot-demo (id 1): %r" % doms)
+    # Its banner went out through the hypervisor before dom0 took the ring.
+    m.send("xl console boot-demo\r")
+    time.sleep(2)
+    m.send("echo boot-time console\r")
+    m.wait_for(r"^demo: boot-time console$", timeout=30)
+    detach(m)
+    mem0 = free_memory(m)
+
+    # create -c with an override.
+    m.send("xl create /etc/xen/demo.cfg -c memory=24\r")
+    m.wait_for(r"^Parsing config from /etc/xen/demo.cfg$", timeout=30)
+    up = m.wait_for(r'^demo: domain (\d+) up \(24 MiB, 0 modules\), cmdline "created by xl in dom0"$', timeout=60)
+    demo = int(up.group(1))
+    m.wait_for(r"demo> ", timeout=90, partial=True)
+    m.send("echo attached\r")
+    m.wait_for(r"^demo: attached$", timeout=30)
+    detach(m)
+    doms = xl_list(m)
+    check(doms.get("demo", (None,))[0] == demo and doms["demo"][1] == 24, "xl list: demo is not domain %d with "
+          "24 MiB: %r" % (demo, doms))
+    # Attaching again shows what it printed before.
+    start = len(m.output())
+    attach(m, "demo", r"demo: attached")
+    check("created by xl in dom0" in m.output()[start:], "xl console demo did not replay the domain's history")
+    detach(m)
+
+    # Bad configs: nothing is created.
+    before = set(xl_list(m))
+    out = sh(m, "xl create /etc/xen/syntax.cfg")
+    check(any(re.match(r"^/etc/xen/syntax.cfg:3: ", l) for l in out), "no syntax.cfg:3 error: %r" % out)
+    out = sh(m, "xl create /etc/xen/value.cfg")
+    check(any(re.match(r"^/etc/xen/value.cfg:3: ", l) for l in out), "no value.cfg:3 error: %r" % out)
+    out = sh(m, "xl create /etc/xen/nokernel.cfg")
+    check(any("/boot/missing.elf" in l for l in out), "no missing-kernel message: %r" % out)
+    out = sh(m, "xl create /etc/xen/absent.cfg")
+    check(any("/etc/xen/absent.cfg" in l and "No such file" in l for l in out), "no missing-file message: %r" % out)
+    check(set(xl_list(m)) == before, "a bad config created a domain")
+    out = sh(m, "xl create /etc/xen/colour.cfg")
+    check(any(re.match(r"^/etc/xen/colour.cfg:4: warning: .*colour", l) for l in out),
+          "no warning for the unknown key: %r" % out)
+    wait_domain(m, "colour", True)
+    sh(m, "xl destroy colour")
+    wait_domain(m, "colour", False)
+
+    # Unknown domains.
+    out = sh(m, "xl console nosuch")
+    check(any("nosuch is an invalid domain identifier" in l for l in out), "xl console nosuch: %r" % out)
+    out = sh(m, "xl destroy 99")
+    check(any("99 is an invalid domain identifier" in l for l in out), "xl destroy 99: %r" % out)
+
+    # on_crash = restart: a new domain, same name.
+    sh(m, "xl create /etc/xen/crashy.cfg")
+    first = wait_domain(m, "crashy", True)["crashy"][0]
+    attach(m, "crashy", r"demo> ")
+    m.send("crash\r")
+    m.wait_for(r"^dom0: domain %d \(crashy\) crashed: restart$" % first, timeout=60)
+    again = m.wait_for(r"^dom0: domain 'crashy' restarted as domain (\d+)$", timeout=60)
+    second = int(again.group(1))
+    check(second != first, "crashy came back with the same id")
+    m.wait_for(r"^\(d%d\) demo: domain %d up" % (second, second), timeout=60)
+    doms = xl_list(m)
+    check(doms.get("crashy", (None,))[0] == second, "xl list: crashy is not domain %d: %r" % (second, doms))
+
+    # on_crash = preserve: it stays, crashed.
+    sh(m, "xl create /etc/xen/keep.cfg")
+    keep = wait_domain(m, "keep", True)["keep"][0]
+    attach(m, "keep", r"demo> ")
+    m.send("crash\r")
+    m.wait_for(r"^dom0: domain %d \(keep\) crashed: preserve$" % keep, timeout=60)
+    detach(m)
+    doms = xl_list(m)
+    check(doms.get("keep", (None, None, ""))[2][4] == "c", "keep is not listed as crashed: %r" % doms)
+    sh(m, "xl destroy keep")
+    wait_domain(m, "keep", False)
+
+    # on_poweroff = destroy (the default).
+    attach(m, "demo", r"demo")
+    m.send("poweroff\r")
+    m.wait_for(r"^dom0: domain %d \(demo\) powered off: destroy$" % demo, timeout=60)
+    # xl console ends with its domain: the prompt comes back by itself.
+    m.wait_for(re.escape(PROMPT), timeout=30, partial=True)
+    wait_domain(m, "demo", False)
+    sh(m, "xl destroy crashy")
+    wait_domain(m, "crashy", False)
+    check(free_memory(m) == mem0, "free_memory is not back where it was after the domains went")
+
+    # Many cycles: nothing leaks.
+    frames = [int(x) for x in re.findall(r"destroyed, frames free: (\d+)", m.output())]
+    t0 = time.monotonic()
+    for i in range(CYCLES):
+        out = sh(m, "xl create /etc/xen/demo.cfg")
+        check(not any("cannot" in l or "error" in l for l in out), "cycle %d: xl create: %r" % (i, out))
+        out = sh(m, "xl destroy demo")
+        check(not out, "cycle %d: xl destroy: %r" % (i, out))
+    wait_domain(m, "demo", False)
+    mem1 = free_memory(m)
+    check(mem1 == mem0, "after %d cycles free_memory is %d MiB, was %d" % (CYCLES, mem1, mem0))
+    m.settle(2)
+    after = [int(x) for x in re.findall(r"destroyed, frames free: (\d+)", m.output())]
+    check(len(after) - len(frames) == CYCLES, "%d domains destroyed in the cycles, expected %d"
+          % (len(after) - len(frames), CYCLES))
+    check(len(set(after[len(frames):])) == 1, "the frames free after each cycle differ: %r" % after[len(frames):])
+
+    fails = m.find_all(r"^.*(FAIL|PANIC).*$")
+    check(not fails, "FAIL/PANIC lines:\n%s" % "\n".join(x.group(0) for x in fails))
+    check(m.count(r"^menhir: domain 0 \(Domain-0\) (crashed|shut down)") == 0, "dom0 died")
+    print("xl_lifecycle: boot-time console, create -c, bad configs, on_crash restart/preserve, on_poweroff, "
+          "%d create/destroy cycles in %.0fs with free_memory %d MiB before and after; %.0fs in all"
+          % (CYCLES, time.monotonic() - t0, mem0, m.elapsed()))
