@@ -290,13 +290,17 @@ int cmd_destroy(size_t argc, const char* const* argv)
     const int rc = one_domain(argc, argv, hv::destroy, "destroying");
     if (rc != 0) return rc;
     // As libxl, return once the domain is gone: it goes when none of its
-    // vCPUs is still loaded somewhere (a few scheduler rounds).
+    // vCPUs is still loaded somewhere (a few scheduler rounds) and nothing
+    // maps its memory.
+    // A domain something still maps (a foreign mapping of dom0's) stays
+    // listed as dying: then say so rather than wait for ever.
     const long i = find_domain(argv[1], doms, dom_count);
-    for (int tries = 0; i >= 0 && tries < 2000; ++tries) {
-        abi::DomainInfo d{};
-        if (hv::domain_info(doms[i].domain, d) != 0) break;
+    if (i < 0) return 0;
+    for (int tries = 0; tries < 20000; ++tries) {
+        if (!hv::listed(doms[i].domain)) return 0;
         guest::sched_yield();
     }
+    print("xl: domain %u is dying but not gone yet\n", doms[i].domain);
     return 0;
 }
 
