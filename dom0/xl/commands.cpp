@@ -21,7 +21,8 @@ namespace {
 namespace abi = menhir::abi;
 using guest::print;
 
-char out_storage[16384];
+// Room for the largest table: vcpu-list or list -l of 128 domains.
+char out_storage[160 * 1024];
 Text text{out_storage, sizeof out_storage};
 abi::DomainInfo doms[hv::max_domains];
 size_t dom_count = 0;
@@ -29,6 +30,7 @@ size_t dom_count = 0;
 void flush()
 {
     out(text.c_str(), text.size());
+    if (text.truncated()) print("\nxl: output cut short\n");
     text.clear();
 }
 
