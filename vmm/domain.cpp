@@ -635,6 +635,12 @@ MapStatus Domain::map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn)
     return MapStatus::ok;
 }
 
+bool Domain::prepare_map_window(uint64_t gpa)
+{
+    SpinGuard g{p2m_lock};
+    return ept_leaf_4k(*this, gpa) != nullptr;
+}
+
 MapStatus Domain::unmap_page(uint64_t gfn)
 {
     SpinGuard g{p2m_lock};

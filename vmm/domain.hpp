@@ -174,6 +174,9 @@ struct Domain {
     // Maps special page `slot` (see special_gfn) at `gfn`, removing it from
     // where it was before.
     [[nodiscard]] MapStatus map_special_page(uint32_t slot, HostPhys frame, uint64_t gfn);
+    // Makes the EPT tables down to 4 KiB pages for gpa's 2 MiB region,
+    // mapping nothing: what is mapped there later costs no table frame.
+    [[nodiscard]] bool prepare_map_window(uint64_t gpa);
     // Removes whatever is mapped at guest frame `gfn` (a hole afterwards).
     [[nodiscard]] MapStatus unmap_page(uint64_t gfn);
     // Ballooning (XENMEM_decrease_reservation / populate_physmap) on the

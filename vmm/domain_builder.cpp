@@ -220,6 +220,11 @@ void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
             (void)d0->allow_ports(0x376, 1, true);
             (void)pirq::permit(*d0, 14, true);
             (void)pirq::permit(*d0, 15, true);
+            // The first 2 MiB above its RAM is where dom0's runtime maps
+            // shared_info, grant frames and foreign pages (alloc_unused_gfn):
+            // its EPT table is made now, so dom0's shell and back ends taking
+            // it into use cost no frame after the accounting line below.
+            (void)d0->prepare_map_window(align_up(d0->memory_bytes, 2ull << 20));
             console::set_input_listener([] {
                 if (Domain* d = domains::get(0)) events::raise_virq(*d, xen::virq_console);
             });

@@ -22,7 +22,8 @@ namespace {
 namespace abi = menhir::abi;
 using guest::print;
 
-char out_storage[16384];
+// Room for the largest table: vcpu-list or list -l of 128 domains.
+char out_storage[160 * 1024];
 Text text{out_storage, sizeof out_storage};
 abi::DomainInfo doms[hv::max_domains];
 size_t dom_count = 0;
@@ -30,6 +31,7 @@ size_t dom_count = 0;
 void flush()
 {
     out(text.c_str(), text.size());
+    if (text.truncated()) print("\nxl: output cut short\n");
     text.clear();
 }
 
@@ -292,13 +294,17 @@ int cmd_destroy(size_t argc, const char* const* argv)
     const int rc = one_domain(argc, argv, toolstack::destroy, "destroying");
     if (rc != 0) return rc;
     // As libxl, return once the domain is gone: it goes when none of its
-    // vCPUs is still loaded somewhere (a few scheduler rounds).
+    // vCPUs is still loaded somewhere (a few scheduler rounds) and nothing
+    // maps its memory.
+    // A domain something still maps (a foreign mapping of dom0's) stays
+    // listed as dying: then say so rather than wait for ever.
     const long i = find_domain(argv[1], doms, dom_count);
-    for (int tries = 0; i >= 0 && tries < 2000; ++tries) {
-        abi::DomainInfo d{};
-        if (hv::domain_info(doms[i].domain, d) != 0) break;
+    if (i < 0) return 0;
+    for (int tries = 0; tries < 20000; ++tries) {
+        if (!hv::listed(doms[i].domain)) return 0;
         guest::sched_yield();
     }
+    print("xl: domain %u is dying but not gone yet\n", doms[i].domain);
     return 0;
 }
 

@@ -34,6 +34,16 @@ long list_domains(abi::DomainInfo* out, size_t max)
     return rc < 0 ? rc : static_cast<long>(s.u.list.num_domains);
 }
 
+bool listed(uint16_t dom)
+{
+    abi::DomainInfo one{};
+    abi::Sysctl s = sysctl_op(abi::SysctlCmd::domain_list);
+    s.u.list.first_domain = dom;
+    s.u.list.max_domains = 1;
+    s.u.list.buffer = reinterpret_cast<uintptr_t>(&one);
+    return guest::sysctl(&s) == 0 && s.u.list.num_domains == 1 && one.domain == dom;
+}
+
 long domain_info(uint16_t dom, abi::DomainInfo& out)
 {
     abi::Domctl c = domctl_op(abi::DomctlCmd::get_info, dom);

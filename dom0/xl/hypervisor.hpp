@@ -14,6 +14,8 @@ inline constexpr size_t max_domains = 128;
 // All domains, by id (Domain-0 first); returns how many (or a negative errno).
 long list_domains(abi::DomainInfo* out, size_t max);
 long domain_info(uint16_t dom, abi::DomainInfo& out);
+// Whether `dom` is still in the domain list (dying domains are, until freed).
+bool listed(uint16_t dom);
 long vcpu_info(uint16_t dom, uint32_t vcpu, abi::DomctlVcpuInfo& out);
 long set_affinity(uint16_t dom, uint32_t vcpu, uint32_t flags, uint64_t hard, uint64_t soft);
 long get_credit(uint16_t dom, abi::DomctlCredit& out);

@@ -62,9 +62,11 @@ void json_string(Text& t, const char* s)
     t.put('"');
 }
 
-void indent(Text& t, int level)
+// A new line's indentation, as xl's JSON generator does it (4 spaces a level).
+Text& at(Text& t, int level)
 {
     for (int i = 0; i < level; ++i) t.str("    ");
+    return t;
 }
 
 } // namespace
@@ -76,32 +78,33 @@ void list_json(Text& t, const abi::DomainInfo* doms, size_t count)
         const abi::DomainInfo& d = doms[i];
         char name[33];
         name_of(d, name);
-        indent(t, 1), t.str("{\n");
-        indent(t, 2), t.str("\"domid\": ").num(d.domain).str(",\n");
-        indent(t, 2), t.str("\"config\": {\n");
-        indent(t, 3), t.str("\"c_info\": {\n");
-        indent(t, 4), t.str("\"type\": \"pvh\",\n");
-        indent(t, 4), t.str("\"name\": "), json_string(t, name), t.put('\n');
-        indent(t, 3), t.str("},\n");
-        indent(t, 3), t.str("\"b_info\": {\n");
-        indent(t, 4), t.str("\"max_vcpus\": ").num(d.vcpus).str(",\n");
-        indent(t, 4), t.str("\"avail_vcpus\": [\n");
-        for (uint32_t v = 0; v < d.vcpus_online; ++v) {
-            indent(t, 5), t.num(v).str(v + 1 < d.vcpus_online ? ",\n" : "\n");
-        }
-        indent(t, 4), t.str("],\n");
-        indent(t, 4), t.str("\"max_memkb\": ").num(d.memory_kb).str(",\n");
-        indent(t, 4), t.str("\"target_memkb\": ").num(d.memory_kb).str(",\n");
-        indent(t, 4), t.str("\"sched_params\": {\n");
-        indent(t, 5), t.str("\"sched\": \"credit\",\n");
-        indent(t, 5), t.str("\"weight\": ").num(d.weight).str(",\n");
-        indent(t, 5), t.str("\"cap\": ").num(d.cap).put('\n');
-        indent(t, 4), t.str("},\n");
-        indent(t, 4), t.str("\"type.pvh\": {\n");
-        indent(t, 4), t.str("}\n");
-        indent(t, 3), t.str("}\n");
-        indent(t, 2), t.str("}\n");
-        indent(t, 1), t.str(i + 1 < count ? "},\n" : "}\n");
+        at(t, 1).str("{\n");
+        at(t, 2).str("\"domid\": ").num(d.domain).str(",\n");
+        at(t, 2).str("\"config\": {\n");
+        at(t, 3).str("\"c_info\": {\n");
+        at(t, 4).str("\"type\": \"pvh\",\n");
+        at(t, 4).str("\"name\": ");
+        json_string(t, name);
+        t.put('\n');
+        at(t, 3).str("},\n");
+        at(t, 3).str("\"b_info\": {\n");
+        at(t, 4).str("\"max_vcpus\": ").num(d.vcpus).str(",\n");
+        at(t, 4).str("\"avail_vcpus\": [\n");
+        for (uint32_t v = 0; v < d.vcpus_online; ++v)
+            at(t, 5).num(v).str(v + 1 < d.vcpus_online ? ",\n" : "\n");
+        at(t, 4).str("],\n");
+        at(t, 4).str("\"max_memkb\": ").num(d.memory_kb).str(",\n");
+        at(t, 4).str("\"target_memkb\": ").num(d.memory_kb).str(",\n");
+        at(t, 4).str("\"sched_params\": {\n");
+        at(t, 5).str("\"sched\": \"credit\",\n");
+        at(t, 5).str("\"weight\": ").num(d.weight).str(",\n");
+        at(t, 5).str("\"cap\": ").num(d.cap).put('\n');
+        at(t, 4).str("},\n");
+        at(t, 4).str("\"type.pvh\": {\n");
+        at(t, 4).str("}\n");
+        at(t, 3).str("}\n");
+        at(t, 2).str("}\n");
+        at(t, 1).str(i + 1 < count ? "},\n" : "}\n");
     }
     t.str("]\n");
 }

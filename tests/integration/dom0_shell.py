@@ -9,9 +9,10 @@ spin2). Waits for `dom0# `, types commands and reads what comes back:
   xl info       key : value lines, free_memory in MiB, xen_version, scheduler
   xl uptime     xl's `Name ID Uptime` table
   pause/unpause the state letter p comes and goes
-  vcpu-pin      spin1's vCPU pinned to CPU 1 and spin2's to CPU 0: vcpu-list
-                shows them there (several times) with affinity `1 / all`; a CPU
-                that does not exist is refused
+  vcpu-pin      both spinners pinned to CPU 1: vcpu-list shows them there
+                (several times, though CPU 0 is nearly idle) with affinity
+                `1 / all`; spin2 re-pinned to CPU 0 moves there; a CPU that
+                does not exist is refused
   sched-credit  -d spin2 -w 512, then the table shows 512
   destroy       spin2 goes (the hypervisor says destroyed), xl list lacks it
   dmesg         the hypervisor's boot lines, read back from its console ring
@@ -136,15 +137,23 @@ with Machine(cpus=2, iso=iso, timeout=600) as m:
     _, doms = xl_list(m)
     check("p" not in doms["spin1"].group(5), "unpaused spin1 shows %r" % doms["spin1"].group(5))
 
-    # vcpu-pin: spin1 to CPU 1, spin2 to CPU 0; vcpu-list shows them there.
+    # vcpu-pin: both spinners to CPU 1. Without affinity CPU 0, idle but
+    # for dom0, would take one of them; pinned, both stay on CPU 1.
     check(command(m, "xl vcpu-pin spin1 0 1") == [], "xl vcpu-pin printed something")
-    check(command(m, "xl vcpu-pin spin2 all 0") == [], "xl vcpu-pin printed something")
+    check(command(m, "xl vcpu-pin spin2 all 1-1") == [], "xl vcpu-pin printed something")
+    for _ in range(4):
+        for n in SPINNERS:
+            v = vcpu_of(m, n)
+            check(v.group(4) == "1" and v.group(7) == "1" and v.group(8) == "all",
+                  "%s pinned to CPU 1: %r" % (n, v.group(0)))
+        time.sleep(1)
+    # A vCPU queued or running where it may no longer be moves.
+    check(command(m, "xl vcpu-pin spin2 0 0 -") == [], "xl vcpu-pin printed something")
     for _ in range(3):
-        v1, v2 = vcpu_of(m, "spin1"), vcpu_of(m, "spin2")
-        check(v1.group(4) == "1" and v1.group(7) == "1" and v1.group(8) == "all",
-              "spin1 pinned to CPU 1: %r" % v1.group(0))
-        check(v2.group(4) == "0" and v2.group(7) == "0", "spin2 pinned to CPU 0: %r" % v2.group(0))
-        time.sleep(2)
+        v = vcpu_of(m, "spin2")
+        check(v.group(4) == "0" and v.group(7) == "0", "spin2 re-pinned to CPU 0: %r" % v.group(0))
+        check(vcpu_of(m, "spin1").group(4) == "1", "spin1 left CPU 1")
+        time.sleep(1)
     bad = command(m, "xl vcpu-pin spin1 0 7")
     check(bad == ["xl: invalid CPU list '7': no such CPU"], "vcpu-pin to CPU 7: %s" % bad)
     check(vcpu_of(m, "spin1").group(7) == "1", "a refused vcpu-pin changed the affinity")
