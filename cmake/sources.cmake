@@ -24,6 +24,15 @@ set(MENHIR_PURE_SOURCES
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 
+# dom0's pure logic: built into dom0 (cmake/guests.cmake) and the host unit
+# tests, never into the hypervisor.
+set(MENHIR_DOM0_PURE_SOURCES
+  dom0/xenstore/store.cpp
+  dom0/xenstore/ring.cpp
+  dom0/xenstore/protocol.cpp
+)
+list(TRANSFORM MENHIR_DOM0_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
+
 set(MENHIR_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/..)
 
 # Warnings for all Menhir code, host or freestanding.
