@@ -23,6 +23,7 @@ enum class DomctlCmd : uint32_t {
     ioport_permission = 11,  // u.ioport
     irq_permission = 12,     // u.irq
     console_handover = 13,   // u.console (out): the hypervisor stops serving the domain's console ring
+    store_info = 14,         // u.store (out): the domain's xenstore page and port, for dom0's xenstored
 };
 
 struct DomctlCreate {
@@ -42,6 +43,9 @@ struct DomctlIrq { uint32_t irq; uint32_t allow; };
 // domain's unbound port for dom0 (EVTCHNOP_bind_interdomain), as in
 // HVM_PARAM_CONSOLE_PFN / CONSOLE_EVTCHN.
 struct DomctlConsole { uint64_t gfn; uint32_t port; uint32_t pad; };
+// The xenstore ring page and the domain's unbound port for dom0, as in
+// HVM_PARAM_STORE_PFN / STORE_EVTCHN.
+using DomctlStore = DomctlConsole;
 
 enum class DomainStateAbi : uint8_t { running = 0, paused = 1, shutdown = 2, crashed = 3, dying = 4 };
 struct DomainInfo {
@@ -72,6 +76,7 @@ struct Domctl {
         DomctlIoport ioport;
         DomctlIrq irq;
         DomctlConsole console;
+        DomctlStore store;
         DomainInfo info;
         uint8_t raw[112];
     } u;

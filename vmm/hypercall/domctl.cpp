@@ -5,6 +5,7 @@
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/menhir.hpp"
 #include "vmm/console_rings.hpp"
+#include "vmm/store_pages.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/domain_builder.hpp"
 #include "vmm/guest_memory.hpp"
@@ -125,6 +126,10 @@ int64_t domctl(Vcpu& v, Args& args)
     case DomctlCmd::console_handover:
         c.u.console = abi::DomctlConsole{};
         rc = console_rings::hand_over(*d, c.u.console.gfn, c.u.console.port);
+        break;
+    case DomctlCmd::store_info:
+        c.u.store = abi::DomctlStore{};
+        rc = store_pages::info(*d, c.u.store.gfn, c.u.store.port);
         break;
     default: return xen::err::enosys;
     }
