@@ -7,7 +7,7 @@
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
-#                                          aliaser fuzzer deafener
+#                                          aliaser fuzzer deafener xsclient
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -134,5 +134,6 @@ menhir_add_guest(deafener 64 ${MENHIR_GUESTS_OUT}/deafener.elf ${MENHIR_GUEST_DI
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
   ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp
-  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp)
+  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp ${CMAKE_SOURCE_DIR}/dom0/xenstored.cpp ${MENHIR_DOM0_PURE_SOURCES})
+menhir_add_guest(xsclient 64 ${MENHIR_GUESTS_OUT}/xsclient.elf ${MENHIR_GUEST_DIR}/xsclient/main.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

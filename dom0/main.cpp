@@ -13,6 +13,8 @@
 #include "builder.hpp"
 #include "console_test.hpp"
 #include "device_test.hpp"
+#include "runtime/events.hpp"
+#include "xenstored.hpp"
 
 using namespace guest;
 
@@ -26,6 +28,12 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         if (str_eq(test, "build")) dom0::test_build();
         if (str_eq(test, "devices")) dom0::test_devices();
         if (str_eq(test, "console")) dom0::test_console();
+    }
+    // `xenstored` on the command line: serve the domains' xenstore rings.
+    char word[4];
+    if (cmdline_option(cmdline(), "xenstored", word, sizeof word)) {
+        if (!ev::init()) for (;;) sched_block();
+        dom0::xenstored::run();
     }
     // Nothing to serve yet: block until an event, and block again.
     for (;;) sched_block();

@@ -55,7 +55,7 @@ struct Replier {
     bool error(Err e)
     {
         const char* name = err_name(e);
-        return ok(MsgType::error, name, static_cast<uint32_t>(__builtin_strlen(name)) + 1);
+        return ok(MsgType::error, name, cstr_len(name) + 1);
     }
     bool result(Err e) { return e == Err::none ? ack() : error(e); }
 };

@@ -33,7 +33,7 @@ inline void done(Inbox& in) { in.have = 0; }
 
 // Replies and events waiting for room in rsp[]: a ring buffer of its own.
 struct Outbox {
-    static constexpr uint32_t capacity = 8192;
+    static constexpr uint32_t capacity = 16384;
     uint32_t prod;   // our rsp_prod
     uint32_t head, len;
     uint32_t dropped_events;

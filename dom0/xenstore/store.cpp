@@ -765,7 +765,7 @@ void Store::fire(Str abs, bool removed, uint32_t node)
 
 void Store::fire_special(const char* path)
 {
-    const uint32_t n = static_cast<uint32_t>(__builtin_strlen(path));
+    const uint32_t n = cstr_len(path);
     for (const Watch& w : watches_)
         if (w.used && chain_eq(w.path, w.path_len, path, n)) fire_one(w, Str{path, n});
 }
