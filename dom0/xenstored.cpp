@@ -207,6 +207,7 @@ void serve(Conn& c)
         if (!xenstore::room_for_reply(c.out)) {
             // Replies pile up unread while more requests come: a flood.
             if (c.ring->req_prod != c.in.cons) drop(c, "floods requests without reading its replies");
+            c.kick = false;   // until it reads replies and notifies us
             break;
         }
         const xenstore::PullResult r = xenstore::pull(*c.ring, c.in);
