@@ -32,6 +32,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/pirq.cpp
   vmm/vcpu_timer.cpp
   vmm/console_rings.cpp
+  vmm/store_pages.cpp
   kernel/time/rtc.cpp
   vmm/guest_memory.cpp
   vmm/guest_pdptes.cpp

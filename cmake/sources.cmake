@@ -39,6 +39,9 @@ set(MENHIR_DOM0_PURE_SOURCES
   dom0/xl/config_parser.cpp
   dom0/initramfs.cpp
   dom0/crc32.cpp
+  dom0/xenstore/store.cpp
+  dom0/xenstore/ring.cpp
+  dom0/xenstore/protocol.cpp
 )
 list(TRANSFORM MENHIR_DOM0_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 

@@ -67,7 +67,17 @@ long unpause_domain(uint16_t domid) {
 
 long destroy_domain(uint16_t domid) {
     abi::Domctl d = domctl_op(abi::DomctlCmd::destroy, domid);
-    return domctl(&d);
+    const long rc = domctl(&d);
+    if (rc != 0) return rc;
+    // As libxl, return once it is gone (freed when none of its vCPUs is
+    // loaded any more: a few scheduler rounds), so what follows sees its
+    // memory back and the hypervisor's line about it comes first.
+    for (int tries = 0; tries < 2000; ++tries) {
+        abi::Domctl i = domctl_op(abi::DomctlCmd::get_info, domid);
+        if (domctl(&i) != 0) break;
+        sched_yield();
+    }
+    return 0;
 }
 
 bool build_domain(const xl::DomainConfig& cfg, Blob kernel, Blob ramdisk, BuiltDomain& out, char* why,

@@ -7,6 +7,7 @@
 
 #include "console_backend.hpp"
 #include "terminal.hpp"
+#include "xenstored.hpp"
 #include "runtime/events.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
@@ -85,10 +86,14 @@ long build_and_start(const xl::DomainConfig& cfg) {
     }
     if (!consoles::attach(b.domid, b.console_gfn, b.console_port, why, sizeof why))
         print("dom0: d%u: no console: %s\n", b.domid, why);
+    // Its /local/domain/N before it runs, as xl writes it before unpausing.
+    const long xrc = xenstored::introduce(b.domid, b.store_gfn, b.store_port, cfg.name);
+    if (xrc != 0) print("dom0: d%u: not introduced to xenstore: error %ld\n", b.domid, xrc);
     const long rc = unpause_domain(b.domid);
     if (rc != 0) {
         print("xl: cannot start domain '%s' (d%u): error %ld\n", cfg.name, b.domid, rc);
         consoles::detach(b.domid);
+        (void)xenstored::release(b.domid);
         (void)destroy_domain(b.domid);
         return -1;
     }
@@ -99,6 +104,7 @@ void forget(Record& r) { r = Record{}; }
 
 void teardown(uint16_t domid) {
     consoles::detach(domid);
+    (void)xenstored::release(domid);
     (void)destroy_domain(domid);
 }
 
@@ -168,14 +174,15 @@ void handle_domain_exceptions() {
 
 bool start(FileReader reader, bool take_consoles) {
     g_reader = reader;
+    // A boot test (test=devices, test=console) may hold VIRQ_DOM_EXC already.
     const long port = ev::bind_virq(xen::VIRQ_DOM_EXC, 0);
-    if (port <= 0) {
+    if (port > 0)
+        ev::set_handler(static_cast<uint32_t>(port), on_dom_exc);
+    else
         print("dom0: bind_virq(VIRQ_DOM_EXC) -> %ld: domains that stop will not be noticed\n", port);
-        return false;
-    }
-    ev::set_handler(static_cast<uint32_t>(port), on_dom_exc);
     if (take_consoles) consoles::take_over_boot_consoles();
-    return true;
+    (void)xenstored::start();
+    return port > 0;
 }
 
 long create(const xl::DomainConfig& cfg) {
@@ -202,6 +209,7 @@ long create(const xl::DomainConfig& cfg) {
 
 long destroy(uint16_t domid) {
     consoles::detach(domid);
+    (void)xenstored::release(domid);
     const long rc = destroy_domain(domid);
     if (Record* r = find(domid)) forget(*r);
     return rc;
@@ -212,14 +220,17 @@ const xl::DomainConfig* config_of(uint16_t domid) {
     return r ? &r->cfg : nullptr;
 }
 
-bool work_pending() { return g_dom_exc || consoles::work_pending(); }
+bool work_pending() { return g_dom_exc || consoles::work_pending() || xenstored::pending(); }
 
 void poll() {
     consoles::poll();
+    xenstored::poll();
     if (g_dom_exc) {
         g_dom_exc = false;
         handle_domain_exceptions();
+        xenstored::domains_changed();
         consoles::poll();
+        xenstored::poll();
     }
 }
 

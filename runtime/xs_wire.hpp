@@ -110,4 +110,12 @@ enum class Err : uint8_t {
     return "EINVAL";
 }
 
+// strlen (the runtime has none).
+[[nodiscard]] constexpr uint32_t cstr_len(const char* s)
+{
+    uint32_t n = 0;
+    while (s[n]) ++n;
+    return n;
+}
+
 } // namespace xenstore

@@ -8,6 +8,7 @@
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen_console.hpp"
 #include "vmm/console_rings.hpp"
+#include "vmm/store_pages.hpp"
 #include "vmm/elf_image.hpp"
 #include "vmm/events.hpp"
 #include "vmm/guest_pdptes.hpp"
@@ -110,6 +111,8 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
     bool ok = elf::load(image, k.image, write_guest, d) && pvh::write(in, layout, write_guest, d);
     if (ok && id != 0 && !console_rings::attach(*d))
         info("domain %u (%s): no console ring; it has console_io only", id, config.name);
+    if (ok && id != 0 && !store_pages::attach(*d))
+        info("domain %u (%s): no xenstore page", id, config.name);
     if (ok) {
         Vcpu& v = *d->vcpus[0];
         v.ctx.regs.rbx = layout.start_info;

@@ -22,6 +22,11 @@ more configs added to dom0's initramfs:
                 comes back under a new id; preserve: it stays, state `c`,
                 until `xl destroy`
   on_poweroff   destroy (the default): it goes
+  xl shutdown   -w: written to control/shutdown in xenstore, the guest powers
+                off, xl waits for it; xl reboot with on_reboot="restart": it
+                comes back under a new id; a guest without the control
+                interface (no control/feature-poweroff) gets xl's refusal and
+                is left running
   50 cycles     create + destroy of demo.cfg 50 times: xl info's free_memory
                 is back where it started, and the hypervisor's frame count too
 """
@@ -44,6 +49,8 @@ CONFIGS = {
     "value.cfg": 'name = "bad"\nkernel = "/boot/demo.elf"\nmemory = "lots"\n',
     "nokernel.cfg": 'name = "bad"\nkernel = "/boot/missing.elf"\nmemory = 8\n',
     "colour.cfg": 'name = "colour"\nkernel = "/boot/demo.elf"\nmemory = 8\ncolour = "red"\n',
+    "again.cfg": 'name = "again"\nkernel = "/boot/demo.elf"\nmemory = 8\non_reboot = "restart"\n',
+    "deaf.cfg": 'name = "deaf"\nkernel = "/boot/demo.elf"\nmemory = 8\nextra = "no_control"\n',
 }
 files = []
 for name, text in CONFIGS.items():
@@ -187,6 +194,36 @@ with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
     wait_domain(m, "demo", False)
     sh(m, "xl destroy crashy")
     wait_domain(m, "crashy", False)
+
+    # xl shutdown / reboot through xenstore's control/shutdown.
+    sh(m, "xl create /etc/xen/demo.cfg")
+    up = m.wait_for(r'^\(d(\d+)\) demo: domain \d+ up', timeout=90)
+    demo = int(up.group(1))
+    time.sleep(2)   # its watch is set after the banner
+    out = sh(m, "xl shutdown -w demo", timeout=180)
+    check("Domain %d has been shut down, reason code 0" % demo in out, "xl shutdown -w demo: %r" % out)
+    one = m.find_all(r"^\(d%d\) .*demo: control/shutdown says 'poweroff'$" % demo)
+    check(len(one) == 1, "demo did not see control/shutdown = poweroff")
+    check("demo" not in xl_list(m), "demo is still listed after xl shutdown -w")
+    sh(m, "xl create /etc/xen/again.cfg")
+    up = m.wait_for(r'^\(d(\d+)\) demo: domain \d+ up', timeout=90)
+    first = int(up.group(1))
+    time.sleep(2)
+    sh(m, "xl reboot again")
+    m.wait_for(r"^dom0: domain %d \(again\) rebooted: restart$" % first, timeout=60)
+    again = m.wait_for(r"^dom0: domain 'again' restarted as domain (\d+)$", timeout=60)
+    check(int(again.group(1)) != first, "again came back with the same id")
+    sh(m, "xl destroy again")
+    wait_domain(m, "again", False)
+    sh(m, "xl create /etc/xen/deaf.cfg")
+    m.wait_for(r'^\(d\d+\) demo: domain \d+ up', timeout=90)
+    out = sh(m, "xl shutdown deaf")
+    check(any("PV control interface not available" in l for l in out) and any("left running" in l for l in out),
+          "xl shutdown of a guest without the control interface: %r" % out)
+    time.sleep(2)
+    check("deaf" in xl_list(m), "deaf is gone after a refused shutdown")
+    sh(m, "xl destroy deaf")
+    wait_domain(m, "deaf", False)
     check(free_memory(m) == mem0, "free_memory is not back where it was after the domains went")
 
     # Many cycles: nothing leaks.
@@ -210,5 +247,6 @@ with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
     check(not fails, "FAIL/PANIC lines:\n%s" % "\n".join(x.group(0) for x in fails))
     check(m.count(r"^menhir: domain 0 \(Domain-0\) (crashed|shut down)") == 0, "dom0 died")
     print("xl_lifecycle: boot-time console, create -c, bad configs, on_crash restart/preserve, on_poweroff, "
+          "shutdown/reboot through xenstore, "
           "%d create/destroy cycles in %.0fs with free_memory %d MiB before and after; %.0fs in all"
           % (CYCLES, time.monotonic() - t0, mem0, m.elapsed()))

@@ -23,7 +23,7 @@ enum class DomctlCmd : uint32_t {
     ioport_permission = 11,  // u.ioport
     irq_permission = 12,     // u.irq
     console_handover = 13,   // u.console (out): the hypervisor stops serving the domain's console ring
-    // 14 is taken by another interface.
+    store_info = 14,         // u.store (out): the domain's xenstore page and port, for dom0's xenstored
     get_vcpu_info = 15,      // u.vcpu_info: vcpu in, the rest out (xl vcpu-list)
     set_vcpu_affinity = 16,  // u.affinity (xl vcpu-pin); the scheduler honours the hard mask
 };
@@ -68,6 +68,9 @@ struct DomctlAffinity {
     uint64_t soft;
 };
 static_assert(sizeof(DomctlAffinity) == 24);
+// The xenstore ring page and the domain's unbound port for dom0, as in
+// HVM_PARAM_STORE_PFN / STORE_EVTCHN.
+using DomctlStore = DomctlConsole;
 
 enum class DomainStateAbi : uint8_t { running = 0, paused = 1, shutdown = 2, crashed = 3, dying = 4 };
 // DomainInfo::flags, as Xen's XEN_DOMINF_running / XEN_DOMINF_blocked.
@@ -102,6 +105,7 @@ struct Domctl {
         DomctlIoport ioport;
         DomctlIrq irq;
         DomctlConsole console;
+        DomctlStore store;
         DomainInfo info;
         DomctlVcpuInfo vcpu_info;
         DomctlAffinity affinity;

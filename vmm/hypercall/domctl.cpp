@@ -6,6 +6,7 @@
 #include "vmm/abi/menhir.hpp"
 #include "vmm/abi/xen_console.hpp"
 #include "vmm/console_rings.hpp"
+#include "vmm/store_pages.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/domain_builder.hpp"
 #include "vmm/guest_memory.hpp"
@@ -176,6 +177,10 @@ int64_t domctl(Vcpu& v, Args& args)
     case DomctlCmd::console_handover:
         c.u.console = abi::DomctlConsole{};
         rc = console_rings::hand_over(*d, c.u.console.gfn, c.u.console.port);
+        break;
+    case DomctlCmd::store_info:
+        c.u.store = abi::DomctlStore{};
+        rc = store_pages::info(*d, c.u.store.gfn, c.u.store.port);
         break;
     case DomctlCmd::get_vcpu_info: rc = vcpu_info(*d, c.u.vcpu_info); break;
     case DomctlCmd::set_vcpu_affinity: rc = set_affinity(*d, c.u.affinity); break;

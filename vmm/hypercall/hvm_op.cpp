@@ -1,6 +1,6 @@
 // hvm_op: HVM parameters. A boot-time domU finds its console ring in the
-// console parameters (vmm/console_rings); the store parameters read 0 (no
-// xenstore yet) unless dom0 sets them; a guest may set only its own callback
+// console parameters (vmm/console_rings), its xenstore ring in the store
+// parameters (vmm/store_pages); dom0 may set any parameter; a guest may set only its own callback
 // (how its event upcalls arrive: only the vector type is offered).
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen.hpp"

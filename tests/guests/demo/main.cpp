@@ -14,7 +14,8 @@
 // `xl reboot`: it writes control/feature-poweroff and feature-reboot, watches
 // control/shutdown and, when dom0 writes "poweroff" or "reboot" there, says
 // `demo: control/shutdown says 'X'`, clears the key and shuts down with that
-// reason. `ignore_shutdown` on its command line: it says so and carries on.
+// reason. `no_control` on its command line: it offers no control interface
+// (like a guest without Xen's PV drivers), so xl refuses a graceful shutdown.
 #include "runtime/events.hpp"
 #include "runtime/hvc.hpp"
 #include "runtime/hypercall.hpp"
@@ -58,11 +59,10 @@ void run(const char* line) {
 }
 
 // A request in control/shutdown (after its watch fired).
-void shutdown_request(bool ignore) {
+void shutdown_request() {
     char value[32];
     if (xs::read("control/shutdown", value, sizeof value) <= 0) return;
-    hvc::print("demo: control/shutdown says '%s'%s\n", value, ignore ? ", ignored" : "");
-    if (ignore) return;
+    hvc::print("demo: control/shutdown says '%s'\n", value);
     (void)xs::write("control/shutdown", "");
     if (str_eq(value, "poweroff") || str_eq(value, "halt")) shutdown(xen::SHUTDOWN_poweroff);
     if (str_eq(value, "reboot")) shutdown(xen::SHUTDOWN_reboot);
@@ -80,8 +80,8 @@ extern "C" void guest_main(const xen::hvm_start_info* si) {
     hvc::print("demo: domain %u up (%llu MiB, %u module%s), cmdline \"%s\"\n", xen_domid(),
                static_cast<unsigned long long>(ram_mib()), si->nr_modules, si->nr_modules == 1 ? "" : "s", cmdline());
     char unused[2];
-    const bool ignore = cmdline_option(cmdline(), "ignore_shutdown", unused, sizeof unused);
-    bool store = xs::open();
+    const bool no_control = cmdline_option(cmdline(), "no_control", unused, sizeof unused);
+    bool store = !no_control && xs::open();
     if (store) {
         store = xs::write("control/feature-poweroff", "1") >= 0 && xs::write("control/feature-reboot", "1") >= 0 &&
                 xs::watch("control/shutdown", "shutdown") >= 0;
@@ -93,7 +93,7 @@ extern "C" void guest_main(const xen::hvm_start_info* si) {
     for (;;) {
         ev::wait_until([&] { return hvc::input_ready() || (store && xs::event_pending()); }, ev::FOREVER);
         char path[64], token[16];
-        while (store && xs::next_event(path, sizeof path, token, sizeof token)) shutdown_request(ignore);
+        while (store && xs::next_event(path, sizeof path, token, sizeof token)) shutdown_request();
         if (hvc::poll_line(line, sizeof line, &len)) {
             run(line);
             hvc::write("demo> ", 6);
