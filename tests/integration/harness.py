@@ -121,14 +121,21 @@ def shell_command(m, line, timeout=120):
     # (A hypervisor line ends the prompt's line without a redraw: the rest
     # of the echo is then a line of its own.)
     echo = re.compile(r"(?:^|\n)(?:" + re.escape(PROMPT) + r")?" + re.escape(line) + r"\n")
+    edited = any(ord(c) < 0x20 or ord(c) == 0x7f for c in line)
     deadline = time.monotonic() + timeout
     while True:
-        text = m.output()[start - len(PROMPT) - 1 if start > len(PROMPT) else 0:]
+        base = max(0, start - len(PROMPT) - 1)
+        text = m.output()[base:]
         e = None
-        for e in echo.finditer(text):
-            pass
-        if e is not None:
-            body_start = e.end()
+        if edited:
+            # An edited line echoes its edits: the echo is the first line.
+            nl = text.find("\n", start - base)
+            body_start = nl + 1 if nl >= 0 else None
+        else:
+            for e in echo.finditer(text):
+                pass
+            body_start = e.end() if e is not None else None
+        if body_start is not None:
             end = text.find("\n" + PROMPT, body_start - 1)
             if end >= 0:
                 body = text[body_start:end + 1] if end + 1 > body_start else ""

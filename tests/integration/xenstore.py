@@ -26,7 +26,7 @@ iso = iso_with_modules("xenstore", [
     (XS, "domain name=flood memory=8 vcpus=1 cmdline=mode=flood"),
 ])
 D1 = r"^\(d1\) xsclient: "
-X = r"^\(d0\) xenstored: "
+X = r"^(?:\(d0\) )?xenstored: "   # (d0) until dom0's shell takes the terminal
 DROPS = [
     (2, "indices", r"req_prod - req_cons exceeds the ring"),
     (3, "oversize", r"message longer than XENSTORE_PAYLOAD_MAX"),
