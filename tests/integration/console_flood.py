@@ -25,7 +25,7 @@ CALLS = 20000
 FUZZER, SPINNER = 1, 2
 
 iso = iso_with_modules("console_flood", [
-    (guest("fuzzer"), "domain name=fuzzer memory=8 vcpus=1 cmdline=\"seed=7 calls=%d\"" % CALLS),
+    (guest("fuzzer"), "domain name=fuzzer memory=8 vcpus=1 cmdline=\"seed=7 calls=%d domid=1\"" % CALLS),
     (guest("spinner"), "domain name=spinner memory=8 vcpus=1 cmdline=\"name=neighbour every=1000000\""),
 ])
 
@@ -36,7 +36,7 @@ with Machine(cpus=2, iso=iso, timeout=600) as m:
                          timeout=240, anywhere=True)
     t0 = m.elapsed()
     done = m.wait_for(r"^\(d%d\) fuzzer: %d calls done, (\d+) console writes \((\d+) bad pointers\), "
-                      r"(\d+) skipped, (\d+) unexpected results, (\d+) TSC ticks$" % (FUZZER, CALLS),
+                      r"(\d+) skipped, (\d+) unexpected results, (\d+) TSC ticks, (\d+) sched/vcpu/memory/hvm_op calls$" % (FUZZER, CALLS),
                       timeout=420, anywhere=True)
     fuzz_seconds = m.elapsed() - t0
     m.wait_for(r"^menhir: domain %d \(fuzzer\) shut down: poweroff$" % FUZZER, timeout=60, anywhere=True)
@@ -47,6 +47,8 @@ with Machine(cpus=2, iso=iso, timeout=600) as m:
     writes, bad, skipped, unexpected = (int(done.group(i)) for i in range(1, 5))
     check(unexpected == 0, "the fuzzer saw %d unexpected console_io results" % unexpected)
     check(writes > 1000 and bad > 100, "the fuzzer made only %d console writes (%d bad)" % (writes, bad))
+    four = int(done.group(6))
+    check(four > 1000, "the fuzzer made only %d sched_op/vcpu_op/memory_op/hvm_op calls" % four)
     fails = [mt.group(0) for mt in m.find_all(r"^.*FAIL.*$")]
     check(not fails, "FAIL lines:\n%s" % "\n".join(fails))
 
@@ -81,8 +83,8 @@ with Machine(cpus=2, iso=iso, timeout=600) as m:
     check(not crashed, "crashed:\n%s" % "\n".join(crashed))
     check(m.count(r"PANIC") == 0, "the hypervisor panicked")
     check(m.count(BANNER) == 1, "the machine rebooted")
-    print("console_flood: %d calls (%d console writes, %d bad pointers, %d skipped) in %.1fs wall time; "
+    print("console_flood: %d calls (%d console writes, %d bad pointers, %d sched/vcpu/memory/hvm_op, %d skipped) in %.1fs wall time; "
           "%d characters of the fuzzer's suppressed in %d reports, %d of its lines out after its burst; "
           "%d neighbour lines while the fuzzer ran, all %d of its lines arrived"
-          % (CALLS, writes, bad, skipped, fuzz_seconds, total, len(suppressed), len(after_burst),
+          % (CALLS, writes, bad, four, skipped, fuzz_seconds, total, len(suppressed), len(after_burst),
              len(between), len(seqs)))
