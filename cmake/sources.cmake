@@ -6,6 +6,7 @@ set(MENHIR_PURE_SOURCES
   kernel/log_ring.cpp
   kernel/tx_ring.cpp
   kernel/console_rate.cpp
+  kernel/console_share.cpp
   boot/multiboot2.cpp
   kernel/mm/frame_allocator.cpp
   kernel/mm/heap.cpp

@@ -1,6 +1,7 @@
 #include "kernel/console.hpp"
 #include "arch/x86/cpu.hpp"
 #include "kernel/console_input.hpp"
+#include "kernel/console_share.hpp"
 #include "arch/x86/percpu.hpp"
 #include "drivers/uart16550.hpp"
 #include "kernel/debug_keys.hpp"
@@ -22,11 +23,16 @@ constinit LogRing log_ring{ring_storage, sizeof ring_storage};
 
 // The transmit ring holds the whole boot log (a few KiB) with room to spare,
 // so nothing of it is lost while the UART's interrupt is not on yet. Guest
-// lines may fill only half of it: hypervisor lines always find room.
+// lines may fill only half of it: hypervisor lines always find room. Within
+// that half, a domU's line goes in above a high-water mark only while its
+// domain holds less than its fair share (kernel/console_share), so a flood
+// cannot take the room a quiet neighbour's lines need.
 constexpr size_t tx_size = 64 * 1024;
-constexpr size_t tx_guest_share = tx_size / 2;
+constexpr size_t tx_guest_share = console_share::guest_limit;
+static_assert(tx_guest_share == tx_size / 2);
 char tx_storage[tx_size];
 constinit TxRing tx_ring{tx_storage, tx_size};
+constinit ShareTracker tx_share;          // under `lock`: rate-limited domains' bytes in tx_ring
 uint64_t menhir_dropped = 0;              // hypervisor line bytes the full ring refused, not yet reported
 bool dom0_raw = false;                    // set_dom0_interactive
 bool raw_mid_line = false;                // dom0's raw output left the cursor mid-line
@@ -236,13 +242,33 @@ void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool l
             out.suppressed ? format(note, sizeof note, "(d%u) ... %lu characters suppressed", domid, out.suppressed) : 0;
         if (note_len) cost += note_len + 2;
         const uint64_t now_ms = tsc_khz ? cpu::rdtsc() / tsc_khz : 0;
-        if (limited && !out.bucket.take(now_ms, cost)) {
-            out.suppressed += len + 1;
-            return;
+        if (!limited) {
+            if (note_len && write_locked(LogLevel::info, note, tx_guest_share)) out.suppressed = 0;
+            if (!write_locked(LogLevel::info, line, tx_guest_share)) out.suppressed += len + 1;
+        } else {
+            // The note and the line go in together or not at all (a note
+            // alone would only cost the ring room). What they take in the
+            // ring, timestamps included, is checked before either is written,
+            // and only the consumer runs meanwhile: it can only make room.
+            const size_t wire = cost + (timestamps && tsc_khz ? (note_len ? 2 : 1) * stamp_max : 0);
+            tx_share.retire(tx_ring.sent());
+            const auto verdict = tx_share.can_record(domid)
+                                     ? console_share::admit(tx_ring.used(), tx_share.held(domid), wire)
+                                     : console_share::Verdict::untracked;
+            if (verdict != console_share::Verdict::queue || !out.bucket.take(now_ms, cost)) {
+                out.suppressed += len + 1;
+            } else {
+                if (note_len && write_locked(LogLevel::info, note, tx_guest_share)) out.suppressed = 0;
+                if (!write_locked(LogLevel::info, line, tx_guest_share)) out.suppressed += len + 1;
+                (void)tx_share.record(domid, wire, tx_ring.queued());
+            }
         }
-        if (note_len && write_locked(LogLevel::info, note, tx_guest_share)) out.suppressed = 0;
-        if (!write_locked(LogLevel::info, line, tx_guest_share)) out.suppressed += len + 1;
     }
+    // A dropped line feeds the UART too: while guests on every CPU run with
+    // IF=0 the UART's interrupt is not taken, and the flooder's own calls are
+    // then what drains the ring (without this it drained at a few hundred
+    // bytes a second under Bochs, and the ring stayed above its high-water
+    // mark, so the flooder got nothing through and the neighbour too little).
     service();
 }
 
@@ -273,7 +299,8 @@ void flush()
 
 void poll()
 {
-    if (this_cpu().index == uart_cpu_index) service();
+    // Input is the UART CPU's job; output waiting is anyone's.
+    if (this_cpu().index == uart_cpu_index || !tx_ring.empty()) service();
 }
 
 uint32_t uart_cpu() { return uart_cpu_index; }

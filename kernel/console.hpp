@@ -29,7 +29,9 @@ struct GuestOutput {
 };
 // One line of guest output, shown as "(dN) TEXT". When `limited`, it costs
 // its length + 1 from the domain's bucket; a line the bucket cannot pay, or
-// that finds the transmit ring's guest share full, is dropped and counted,
+// that finds the transmit ring's guest share full, or the ring above its
+// high-water mark while the domain holds its fair share of it
+// (kernel/console_share), is dropped and counted,
 // and the count is reported as "(dN) ... N characters suppressed" before the
 // domain's next line that goes out. Rate-limited lines skip the log ring too.
 void write_guest_line(uint16_t domid, const char* text, GuestOutput& out, bool limited);
@@ -51,7 +53,8 @@ void receive(char c);                               // one byte of serial input
 void drain_uart();                                  // the UART's interrupt handler: receive and transmit
 // Exit path and idle loop: on the CPU the UART's interrupt goes to, do what
 // its interrupt would (a guest with IF=0 keeps the interrupt from being
-// taken). Never waits: if another CPU is at the UART, it returns.
+// taken); on any CPU, feed the UART while output waits. Never waits: if
+// another CPU is at the UART, it returns.
 void poll();
 [[nodiscard]] uint32_t uart_cpu();                  // index of the CPU the UART's interrupt goes to
 [[nodiscard]] bool output_pending();                // the transmit ring is not empty

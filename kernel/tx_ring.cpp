@@ -13,6 +13,8 @@ size_t TxRing::used() const
 
 uint64_t TxRing::queued() const { return __atomic_load_n(&head_, __ATOMIC_ACQUIRE); }
 
+uint64_t TxRing::sent() const { return __atomic_load_n(&tail_, __ATOMIC_ACQUIRE); }
+
 bool TxRing::push(const char* text, size_t length, size_t limit)
 {
     if (limit > capacity_) limit = capacity_;

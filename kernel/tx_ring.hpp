@@ -33,6 +33,7 @@ public:
     [[nodiscard]] size_t capacity() const { return capacity_; }
     [[nodiscard]] uint64_t dropped() const { return dropped_; }   // bytes refused, ever
     [[nodiscard]] uint64_t queued() const;                        // bytes accepted, ever
+    [[nodiscard]] uint64_t sent() const;                          // bytes taken by the consumer, ever
 
 private:
     char* buffer_;

@@ -5,6 +5,7 @@
 #include "arch/x86/vmx/vmcs.hpp"
 #include "arch/x86/vmx/vmx.hpp"
 #include "kernel/console.hpp"
+#include "kernel/console_share.hpp"
 #include "kernel/lib/format.hpp"
 #include "kernel/lib/spinlock.hpp"
 #include "kernel/mm/memory.hpp"
@@ -305,6 +306,9 @@ bool populate(Domain& d)
     d.populated = populate_ram(d, d.memory_bytes, !boot_dom0);
     return d.populated;
 }
+
+// The console counts each domain's bytes in its transmit ring by id.
+static_assert(max_domains <= ShareTracker::domains);
 
 uint16_t next_free_id(uint16_t from)
 {
