@@ -24,6 +24,14 @@ set(MENHIR_PURE_SOURCES
 )
 list(TRANSFORM MENHIR_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 
+# Pure logic of dom0 (built into dom0.elf and the unit tests, not the hypervisor).
+set(MENHIR_DOM0_PURE_SOURCES
+  dom0/block/mbr.cpp
+  dom0/block/ata_identify.cpp
+  dom0/block/disk_name.cpp
+)
+list(TRANSFORM MENHIR_DOM0_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
+
 set(MENHIR_INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}/..)
 
 # Warnings for all Menhir code, host or freestanding.
