@@ -134,5 +134,7 @@ menhir_add_guest(deafener 64 ${MENHIR_GUESTS_OUT}/deafener.elf ${MENHIR_GUEST_DI
 menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf
   ${CMAKE_SOURCE_DIR}/dom0/main.cpp ${CMAKE_SOURCE_DIR}/dom0/builder.cpp ${CMAKE_SOURCE_DIR}/dom0/device_test.cpp
-  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp)
+  ${CMAKE_SOURCE_DIR}/dom0/console_test.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/block/ata.cpp ${CMAKE_SOURCE_DIR}/dom0/block/disks.cpp ${CMAKE_SOURCE_DIR}/dom0/block/disk_test.cpp
+  ${MENHIR_DOM0_PURE_SOURCES})
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

@@ -13,6 +13,7 @@
 #include "builder.hpp"
 #include "console_test.hpp"
 #include "device_test.hpp"
+#include "block/disk_test.hpp"
 
 using namespace guest;
 
@@ -26,6 +27,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         if (str_eq(test, "build")) dom0::test_build();
         if (str_eq(test, "devices")) dom0::test_devices();
         if (str_eq(test, "console")) dom0::test_console();
+        if (str_eq(test, "disk")) dom0::block::test_disk();
     }
     // Nothing to serve yet: block until an event, and block again.
     for (;;) sched_block();
