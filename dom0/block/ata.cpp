@@ -37,7 +37,7 @@ constexpr uint64_t flush_timeout = 30000 * ev::MS;
 // every other completion does: the fallback keeps such a read at ~20 ms.
 constexpr uint64_t fallback_after = 20 * ev::MS;
 constexpr uint64_t poll_slice = 5 * ev::MS;
-constexpr uint32_t max_per_command = 256;   // LBA28's limit; LBA48 commands use it too
+constexpr uint32_t max_lba28_sectors = 256;   // a sector count of 0 means 256
 
 struct Channel {
     uint16_t base, ctrl;
@@ -221,12 +221,13 @@ Result check(unsigned disk, uint64_t lba, uint32_t count) {
     return Result{};
 }
 
-// One command of 1..256 sectors.
+// One command of 1..max_ext_sectors sectors (more than 256, or an end past
+// LBA 2^28, needs the EXT form).
 // `in` receives a read; `from` is what a write sends (exactly one is set).
 Result command(unsigned disk, uint64_t lba, uint32_t n, uint8_t* in, const uint8_t* from) {
     Channel& c = g_channels[disk_channel(disk)];
     const bool slave = disk_is_slave(disk);
-    const bool ext = lba + n > (1ull << 28);
+    const bool ext = lba + n > (1ull << 28) || n > max_lba28_sectors;
     const bool is_write = from != nullptr;
     if (ext && !g_devices[disk].id.lba48) return Result{Error::no_lba48, 0, 0};
     Result r = select(c, slave, ext ? 0x40 : static_cast<uint8_t>(0x40 | ((lba >> 24) & 0x0f)));
@@ -237,10 +238,11 @@ Result command(unsigned disk, uint64_t lba, uint32_t n, uint8_t* in, const uint8
         out(c, reg::lba1, static_cast<uint8_t>(lba >> 32));
         out(c, reg::lba2, static_cast<uint8_t>(lba >> 40));
     }
-    out(c, reg::count, static_cast<uint8_t>(n));   // 256 is written as 0
+    out(c, reg::count, static_cast<uint8_t>(n));   // 256 (LBA28) or 65536 (EXT) is written as 0
     out(c, reg::lba0, static_cast<uint8_t>(lba));
     out(c, reg::lba1, static_cast<uint8_t>(lba >> 8));
     out(c, reg::lba2, static_cast<uint8_t>(lba >> 16));
+    ++(ext ? c.stats.lba48_commands : c.stats.lba28_commands);
     uint64_t before = c.stats.irq_events;
     out(c, reg::command, is_write ? (ext ? cmd::write_ext : cmd::write) : (ext ? cmd::read_ext : cmd::read));
     delay400(c);
@@ -268,8 +270,9 @@ Result command(unsigned disk, uint64_t lba, uint32_t n, uint8_t* in, const uint8
 
 Result transfer(unsigned disk, uint64_t lba, uint32_t count, uint8_t* in, const uint8_t* from) {
     Result r = check(disk, lba, count);
+    const uint32_t most = g_devices[disk < max_ata_disks ? disk : 0].id.lba48 ? max_ext_sectors : max_lba28_sectors;
     while (r.ok() && count) {
-        const uint32_t n = count < max_per_command ? count : max_per_command;
+        const uint32_t n = count < most ? count : most;
         r = command(disk, lba, n, in, from);
         const size_t bytes = static_cast<size_t>(n) * sector_bytes;
         lba += n;

@@ -13,6 +13,7 @@
 namespace dom0::block::ata {
 
 inline constexpr uint32_t sector_bytes = 512;
+inline constexpr uint32_t max_ext_sectors = 2048;   // 1 MiB per EXT command (the ABI allows 65536)
 
 enum class Error : uint8_t {
     none,
@@ -43,6 +44,8 @@ struct ChannelStats {
     uint64_t irq_events{0};     // interrupts received as events
     uint64_t irq_waits{0};      // waits a device interrupt ended
     uint64_t polled_waits{0};   // waits the status fallback ended (no event in time)
+    uint64_t lba28_commands{0}; // READ/WRITE SECTORS issued
+    uint64_t lba48_commands{0}; // READ/WRITE SECTORS EXT issued
 };
 
 // Binds pirqs 14 and 15 (ev::init() must have run), enables device
@@ -54,7 +57,9 @@ bool init();
 [[nodiscard]] const ChannelStats& channel_stats(unsigned channel);
 
 // Synchronous PIO I/O of `count` 512-byte sectors at `lba` (any count: split
-// into commands of up to 256 sectors, LBA28 where it reaches, else LBA48).
+// into commands; READ/WRITE SECTORS (LBA28, up to 256 sectors) where they
+// reach, else the EXT forms (LBA48, up to max_ext_sectors) if the disk has
+// the 48-bit feature set).
 [[nodiscard]] Result read(unsigned disk, uint64_t lba, uint32_t count, void* buf);
 [[nodiscard]] Result write(unsigned disk, uint64_t lba, uint32_t count, const void* buf);
 // FLUSH CACHE EXT if the disk has it, else FLUSH CACHE: the volatile write

@@ -17,7 +17,7 @@ namespace dom0::block {
 namespace {
 
 constexpr uint32_t read_first = 0, read_count = 8;
-constexpr uint32_t write_first = 16, write_count = 300;   // more than one 256-sector command
+constexpr uint32_t write_first = 16, write_count = 300;   // more than 256 sectors: one EXT command
 constexpr uint32_t bench_first = 1024, bench_chunk = 128, bench_chunks = 4;   // 128 sectors = 64 KiB
 
 uint8_t g_out[write_count * ata::sector_bytes];
@@ -102,11 +102,27 @@ bool test_disk() {
 
     bench(e, name);
 
+    // Requests the driver must refuse without touching the device.
+    const uint64_t disk_sectors = ata::device(e.disk).id.sectors;
+    const ata::Result past = ata::read(e.disk, disk_sectors, 1, g_in);
+    const ata::Result cd = ata::read(0, 0, 1, g_in);
+    const ata::Result none = ata::write(e.disk, 0, 0, g_out);
+    print("dom0: disk: refused: read at sector %llu: %s; read from /dev/hda: %s; write of 0 sectors: %s\n",
+          static_cast<unsigned long long>(disk_sectors), ata::to_string(past.error), ata::to_string(cd.error),
+          ata::to_string(none.error));
+    if (past.error != ata::Error::out_of_range || none.error != ata::Error::out_of_range ||
+        (cd.error != ata::Error::no_disk && !ata::device(0).usable)) {
+        print("dom0: FAIL a request the driver must refuse was not refused\n");
+        return false;
+    }
+
     const unsigned ch = disk_channel(e.disk);
     const ata::ChannelStats& s = ata::channel_stats(ch);
     print("dom0: disk: IRQ %u: %llu events, %llu waits ended by the interrupt, %llu by polling the status\n",
           ch == 0 ? 14u : 15u, static_cast<unsigned long long>(s.irq_events),
           static_cast<unsigned long long>(s.irq_waits), static_cast<unsigned long long>(s.polled_waits));
+    print("dom0: disk: commands: %llu READ/WRITE SECTORS, %llu READ/WRITE SECTORS EXT\n",
+          static_cast<unsigned long long>(s.lba28_commands), static_cast<unsigned long long>(s.lba48_commands));
     print("dom0: test=disk ok\n");
     return true;
 }

@@ -7,8 +7,10 @@ hdb5, and boots dom0 with `test=disk disk=/dev/hdb5` with the image attached
 as /dev/hdb (scripts/run --disk). dom0 must list the CD-ROM as ATAPI (skipped),
 the disk with its size and the three partitions; print the FNV-1a checksum of
 the sectors the host wrote (its PIO read at the partition's offset); write a
-pattern to sectors 16..315 of hdb5 (two commands: more than 256 sectors),
-flush, read it back equal; and see the completions arrive as IRQ 14 events.
+pattern to sectors 16..315 of hdb5 (more than 256 sectors: WRITE/READ SECTORS
+EXT, the LBA48 forms; the small reads use the LBA28 ones), flush, read it
+back equal; see the completions arrive as IRQ 14 events; and refuse a read
+past the end, a read from the CD-ROM and an empty write.
 Once the machine is stopped, the image file must hold the pattern at
 (43071 + 16) * 512, the partition's start on the disk, and the bytes just
 before and after it must be untouched.
@@ -94,9 +96,16 @@ with Machine(cpus=1, iso=iso, timeout=400, disk=image) as m:
                     r"fnv1a 0x([0-9a-f]{8})$", timeout=300)
     check(int(wr.group(1), 16) == fnv1a(expected), "read-back checksum 0x%s, expected 0x%08x"
           % (wr.group(1), fnv1a(expected)))
+    m.wait_for(r"^\(d0\) dom0: disk: refused: read at sector 131072: sectors beyond the disk; "
+               r"read from /dev/hda: no ATA disk there; write of 0 sectors: sectors beyond the disk$", timeout=300)
     irq = m.wait_for(r"^\(d0\) dom0: disk: IRQ 14: (\d+) events, (\d+) waits ended by the interrupt, "
                      r"(\d+) by polling the status$", timeout=300)
     check(int(irq.group(2)) >= WRITE_COUNT, "only %s waits ended by IRQ 14 events" % irq.group(2))
+    cmds = m.wait_for(r"^\(d0\) dom0: disk: commands: (\d+) READ/WRITE SECTORS, (\d+) READ/WRITE SECTORS EXT$",
+                      timeout=30)
+    # 300 sectors go in one EXT command each way; the MBR, EBR and the 8 sectors in LBA28 ones.
+    check(int(cmds.group(2)) >= 2, "the 300-sector write and read back used no EXT (LBA48) command")
+    check(int(cmds.group(1)) >= 3, "expected LBA28 commands for the table and the small read")
     m.wait_for(r"^\(d0\) dom0: test=disk ok$", timeout=30)
     check(not m.find_all(r"FAIL|crashed|PANIC"), "no FAIL, crash or panic may appear")
     bench = m.find_all(r"^\(d0\) dom0: disk: bench .*$")
