@@ -32,9 +32,11 @@ constexpr uint8_t flush = 0xe7, flush_ext = 0xea, identify = 0xec, identify_pack
 constexpr uint64_t command_timeout = 5000 * ev::MS;   // emulated time: Bochs keeps its own clock
 constexpr uint64_t flush_timeout = 30000 * ev::MS;
 // How long a wait trusts the interrupt alone before it also reads the
-// status. Under Bochs the interrupt of a one-sector READ SECTORS (and the
-// first one of the command after it) has been seen never to arrive while
-// every other completion does: the fallback keeps such a read at ~20 ms.
+// status. Under Bochs, the interrupt of a read whose seek outlasts dom0's
+// way into SCHEDOP_poll (a one-sector read far from the last one) reaches
+// the hypervisor but its event has been seen to arrive only after this
+// fallback ended the wait (the next command then finds the port pending):
+// such a read costs ~20 ms of emulated time instead of hanging.
 constexpr uint64_t fallback_after = 20 * ev::MS;
 constexpr uint64_t poll_slice = 5 * ev::MS;
 constexpr uint32_t max_lba28_sectors = 256;   // a sector count of 0 means 256
@@ -86,6 +88,17 @@ void collect(Channel& c) {
     }
 }
 
+// The interrupt count to wait past, after taking in an event still pending
+// from an earlier completion (one that came after the fallback ended that
+// wait), so that it cannot end the next wait early.
+uint64_t snapshot(Channel& c) {
+    const unsigned long flags = irq_save();
+    collect(c);
+    const uint64_t n = c.stats.irq_events;
+    irq_restore(flags);
+    return n;
+}
+
 // Waits until the channel's interrupt count moves past `before`, or (after
 // fallback_after) the device no longer shows BSY; false on timeout. Sleeps
 // in SCHEDOP_poll on the pirq port, which returns when the event comes.
@@ -133,7 +146,7 @@ Result wait_done(Channel& c, uint64_t before, uint64_t timeout, bool want_drq) {
         if (!wait_irq(c, before, start, timeout)) return Result{Error::timeout, alt_status(c), 0};
         const uint8_t s = status(c);
         if (s & st::bsy) {
-            before = c.stats.irq_events;
+            before = snapshot(c);
             continue;
         }
         const Result r = device_result(c, s);
@@ -170,7 +183,7 @@ Result select(Channel& c, bool slave, uint8_t bits) {
 bool identify(Channel& c, bool slave, uint8_t command, uint16_t (&words)[256], Result& r) {
     r = select(c, slave, 0);
     if (!r.ok()) return false;
-    const uint64_t before = c.stats.irq_events;
+    const uint64_t before = snapshot(c);
     out(c, reg::command, command);
     delay400(c);
     r = wait_done(c, before, command_timeout, true);
@@ -243,14 +256,14 @@ Result command(unsigned disk, uint64_t lba, uint32_t n, uint8_t* in, const uint8
     out(c, reg::lba1, static_cast<uint8_t>(lba >> 8));
     out(c, reg::lba2, static_cast<uint8_t>(lba >> 16));
     ++(ext ? c.stats.lba48_commands : c.stats.lba28_commands);
-    uint64_t before = c.stats.irq_events;
+    uint64_t before = snapshot(c);
     out(c, reg::command, is_write ? (ext ? cmd::write_ext : cmd::write) : (ext ? cmd::read_ext : cmd::read));
     delay400(c);
     if (!is_write) {
         for (uint32_t i = 0; i < n; ++i) {
             r = wait_done(c, before, command_timeout, true);
             if (!r.ok()) return r;
-            before = c.stats.irq_events;
+            before = snapshot(c);
             insw(c, in + i * sector_bytes);
         }
         // The status after the last block says whether the command ended
@@ -260,8 +273,9 @@ Result command(unsigned disk, uint64_t lba, uint32_t n, uint8_t* in, const uint8
     r = wait_status(c, command_timeout, true);
     if (!r.ok()) return r;
     for (uint32_t i = 0; i < n; ++i) {
-        before = c.stats.irq_events;
+        before = snapshot(c);
         outsw(c, from + i * sector_bytes);
+        delay400(c);
         r = wait_done(c, before, command_timeout, i + 1 < n);
         if (!r.ok()) return r;
     }
@@ -339,7 +353,7 @@ Result flush(unsigned disk) {
     const IdentifyInfo& id = g_devices[disk].id;
     Result r = select(c, disk_is_slave(disk), 0x40);
     if (!r.ok()) return r;
-    const uint64_t before = c.stats.irq_events;
+    const uint64_t before = snapshot(c);
     out(c, reg::command, (id.lba48 && id.flush_cache_ext) ? cmd::flush_ext : cmd::flush);
     delay400(c);
     return wait_done(c, before, flush_timeout, false);
