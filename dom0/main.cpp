@@ -19,6 +19,7 @@
 #include "shell/shell.hpp"
 #include "toolstack.hpp"
 #include "xl/lifecycle_commands.hpp"
+#include "block/disk_test.hpp"
 
 using namespace guest;
 
@@ -49,6 +50,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         if (str_eq(test, "devices")) dom0::test_devices();
         if (str_eq(test, "console")) dom0::test_console();
         if (str_eq(test, "initramfs")) dom0::test_initramfs();
+        if (str_eq(test, "disk")) dom0::block::test_disk();
     }
     if (!ev::init()) {
         print("dom0: FAIL cannot set up events: no shell\n");

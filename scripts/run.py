@@ -42,6 +42,8 @@ BOCHS_BIOS = "/usr/share/bochs/BIOS-bochs-latest"
 VGA_BIOSES = ["/usr/share/seabios/vgabios-stdvga.bin",
               "/usr/share/bochs/VGABIOS-lgpl-latest"]
 DEFAULT_IPS = 50_000_000
+DEFAULT_DISK = os.path.join(ROOT, "build", "disk.img")
+DEFAULT_DISK_MIB = 64
 
 
 def _die_with_parent():
@@ -140,6 +142,7 @@ class Bochs(Emulator):
             "romimage: file=%s, options=fastboot" % BOCHS_BIOS,
             "vgaromimage: file=%s" % vga,
             "ata0-master: type=cdrom, path=%s, status=inserted" % self.iso,
+        ] + (["ata0-slave: type=disk, path=%s, mode=flat" % self.args.disk_link] if self.args.disk_link else []) + [
             "boot: cdrom",
             # No display: rfb with timeout=0 does not wait for a VNC client. It
             # listens on the first free TCP port from 5900 up, so several Bochs
@@ -266,6 +269,8 @@ class Qemu(Emulator):
         cmd = [a.qemu, "-machine", "pc", *accel, "-cpu", self.cpu,
                "-m", str(a.memory), "-smp", str(a.cpus),
                "-drive", "file=%s,media=cdrom,readonly=on,if=ide,index=2" % self.iso.replace(",", ",,"),
+               *(["-drive", "file=%s,format=raw,if=ide,index=1" % a.disk_link.replace(",", ",,")]
+                 if a.disk_link else []),
                "-boot", "d",
                "-display", "none", "-vga", "std",
                "-no-reboot",  # a triple fault (or reset) ends QEMU instead of looping
@@ -542,6 +547,28 @@ def make_iso_with_cmdline(args, iso, workdir):
     return out
 
 
+def make_disk_image(path, mib):
+    """A sparse raw image of `mib` MiB with an MBR holding one Linux (0x83)
+    partition from sector 2048 to the end, as fdisk would make it."""
+    sectors = mib * 2048
+    start, count = 2048, sectors - 2048
+    mbr = bytearray(512)
+    entry = bytearray(16)
+    entry[0] = 0x00                      # not bootable
+    entry[1:4] = b"\xfe\xff\xff"          # CHS start/end: "use LBA"
+    entry[4] = 0x83
+    entry[5:8] = b"\xfe\xff\xff"
+    entry[8:12] = start.to_bytes(4, "little")
+    entry[12:16] = count.to_bytes(4, "little")
+    mbr[446:462] = entry
+    mbr[510:512] = b"\x55\xaa"
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(mbr)
+        f.truncate(sectors * 512)
+    os.replace(tmp, path)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="scripts/run",
@@ -555,6 +582,11 @@ def parse_args(argv):
     p.add_argument("--memory", type=int, default=256, metavar="MIB",
                    help="memory in MiB (default: 256)")
     p.add_argument("--iso", metavar="FILE", help="ISO to boot (default: build/menhir.iso)")
+    p.add_argument("--disk", metavar="FILE",
+                   help="raw disk image attached as the second ATA disk, /dev/hdb (primary slave); "
+                        "default: build/disk.img, made on first use (%d MiB, one Linux partition)"
+                        % DEFAULT_DISK_MIB)
+    p.add_argument("--no-disk", action="store_true", help="attach no disk image")
     p.add_argument("--cmdline", metavar="OPTIONS",
                    help="hypervisor command line: boots a temporary copy of the ISO with it "
                         "(modules and their command lines are kept)")
@@ -585,6 +617,8 @@ def parse_args(argv):
         p.error("--memory must be at least 32 MiB")
     if args.timeout is not None and args.timeout <= 0:
         p.error("--timeout must be positive")
+    if args.disk and args.no_disk:
+        p.error("--disk and --no-disk exclude each other")
     if args.accel and args.emulator != "qemu":
         p.error("--accel is for --emulator qemu only")
     args.cpu_model_given = args.cpu_model is not None
@@ -615,6 +649,21 @@ def main(argv):
             if problem:
                 die(problem, 2)
 
+    args.disk_path = None
+    if not args.no_disk:
+        disk = os.path.abspath(args.disk or DEFAULT_DISK)
+        if args.disk is None and not os.path.exists(disk):
+            os.makedirs(os.path.dirname(disk), exist_ok=True)
+            make_disk_image(disk, DEFAULT_DISK_MIB)
+            note("made %s (%d MiB, partition 1 from sector 2048): it is kept for later runs"
+                 % (disk, DEFAULT_DISK_MIB))
+        if not os.path.isfile(disk):
+            die("--disk: no such file: %s" % disk)
+        if os.path.getsize(disk) % 512 or os.path.getsize(disk) == 0:
+            die("--disk: %s is not a whole number of 512-byte sectors" % disk)
+        args.disk_path = disk
+    args.disk_link = None
+
     workdir = tempfile.mkdtemp(prefix="menhir-run.")
     logdir = workdir
     if args.log_dir:
@@ -639,6 +688,9 @@ def main(argv):
         link = os.path.join(workdir, "boot.iso")
         if os.path.abspath(iso) != link:
             os.symlink(iso, link)
+        if args.disk_path:
+            args.disk_link = os.path.join(workdir, "disk.img")
+            os.symlink(args.disk_path, args.disk_link)
         cls = Bochs if args.emulator == "bochs" else Qemu
         emu = cls(args, link, workdir, logdir)
         console = Console(args)

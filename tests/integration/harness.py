@@ -164,7 +164,7 @@ def clean(text):
 
 class Machine:
     def __init__(self, cpus=2, memory=256, emulator="bochs", accel=None, cmdline=None,
-                 cpu_model=None, timeout=240, name=None, iso=None, log_dir=None):
+                 cpu_model=None, timeout=240, name=None, iso=None, log_dir=None, disk=None):
         self.name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
         self.iso = iso or MENHIR_ISO
         if not os.path.isfile(self.iso):
@@ -185,6 +185,9 @@ class Machine:
             cmd += ["--cmdline", cmdline]
         if cpu_model:
             cmd += ["--cpu-model", cpu_model]
+        # A raw image as /dev/hdb (primary slave), or none: scripts/run's
+        # default build/disk.img would be shared by tests running in parallel.
+        cmd += ["--disk", os.path.abspath(disk)] if disk else ["--no-disk"]
         self.cmd = cmd
 
         self._text = ""            # cleaned text of everything received
