@@ -11,6 +11,7 @@
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 #include "vmm/abi/menhir.hpp"
 #include "vmm/console_ring.hpp"
 #include "domctl.hpp"
@@ -36,6 +37,7 @@ struct Console {
     uint64_t suppressed = 0;
     char history[HISTORY_BYTES] = {};
     uint64_t history_total = 0;   // bytes ever kept: history holds the last HISTORY_BYTES
+    uint64_t timing_start = 0;    // time_first_output(): TSC at xl create, 0 when not timed
 };
 
 Console g_consoles[MAX_CONSOLES];
@@ -110,6 +112,13 @@ bool drain(Console& c) {
             return false;
         }
         if (r.bytes == 0) break;
+        if (c.timing_start != 0) {
+            const uint64_t ticks = guest::rdtsc() - c.timing_start;
+            c.timing_start = 0;
+            terminal::async_output();
+            print("dom0: d%u: first console output %llu ticks after xl create\n", c.domid,
+                  static_cast<unsigned long long>(ticks));
+        }
         keep(c, buf, r.bytes);
         if (g_terminal == &c - g_consoles)
             console_write(buf, r.bytes);
@@ -171,6 +180,10 @@ void detach(uint16_t domid) {
 }
 
 bool served(uint16_t domid) { return find(domid) != nullptr; }
+
+void time_first_output(uint16_t domid, uint64_t start_tsc) {
+    if (Console* c = find(domid)) c->timing_start = start_tsc;
+}
 
 unsigned served_domains(uint16_t* ids, unsigned max) {
     unsigned n = 0;

@@ -21,6 +21,11 @@ void detach(uint16_t domid);
 // The domains served now; returns how many ids went into `ids`.
 unsigned served_domains(uint16_t* ids, unsigned max);
 
+// `timing` on dom0's command line: the first output of `domid` prints
+// `dom0: dN: first console output T ticks after xl create` (T: TSC ticks
+// since `start_tsc`), for scripts/bench.
+void time_first_output(uint16_t domid, uint64_t start_tsc);
+
 // Takes every boot-time domU's console over from the hypervisor (domctl
 // console_handover), as Xen's dom0less domains' consoles pass to dom0.
 void take_over_boot_consoles();

@@ -12,6 +12,7 @@
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/x86.hpp"
 #include "vmm/abi/menhir.hpp"
 #include "domctl.hpp"
 
@@ -30,6 +31,7 @@ struct Record {
 
 Record g_records[MAX_RECORDS];
 FileReader g_reader = nullptr;
+bool g_timing = false;   // `timing` on dom0's command line
 volatile bool g_dom_exc = false;
 
 void on_dom_exc(uint32_t, void*) { g_dom_exc = true; }
@@ -69,6 +71,7 @@ const char* reason_name(uint8_t reason) {
 
 // Builds and starts cfg's domain; its id or -1 (reason printed).
 long build_and_start(const xl::DomainConfig& cfg) {
+    const uint64_t t0 = rdtsc();
     Blob kernel, ramdisk;
     if (!g_reader || !g_reader(cfg.kernel, kernel)) {
         print("xl: kernel '%s': no such file in dom0's initramfs\n", cfg.kernel);
@@ -86,6 +89,8 @@ long build_and_start(const xl::DomainConfig& cfg) {
     }
     if (!consoles::attach(b.domid, b.console_gfn, b.console_port, why, sizeof why))
         print("dom0: d%u: no console: %s\n", b.domid, why);
+    else if (g_timing)
+        consoles::time_first_output(b.domid, t0);
     // Its /local/domain/N before it runs, as xl writes it before unpausing.
     const long xrc = xenstored::introduce(b.domid, b.store_gfn, b.store_port, cfg.name);
     if (xrc != 0) print("dom0: d%u: not introduced to xenstore: error %ld\n", b.domid, xrc);
@@ -174,6 +179,8 @@ void handle_domain_exceptions() {
 
 bool start(FileReader reader, bool take_consoles) {
     g_reader = reader;
+    char word[4];
+    g_timing = cmdline_option(cmdline(), "timing", word, sizeof word);
     // A boot test (test=devices, test=console) may hold VIRQ_DOM_EXC already.
     const long port = ev::bind_virq(xen::VIRQ_DOM_EXC, 0);
     if (port > 0)
