@@ -33,6 +33,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/vcpu_timer.cpp
   vmm/console_rings.cpp
   vmm/store_pages.cpp
+  vmm/special_page.cpp
   kernel/time/rtc.cpp
   vmm/guest_memory.cpp
   vmm/guest_pdptes.cpp

@@ -145,6 +145,16 @@ bool build_domain(const xl::DomainConfig& cfg, Blob kernel, Blob ramdisk, BuiltD
         (void)destroy_domain(id);
         return false;
     };
+    // xl.cfg's `cpus`: each vCPU's hard affinity (all CPUs when not given).
+    for (uint32_t v = 0; v < cfg.vcpus; ++v) {
+        const uint64_t mask = v < cfg.nr_vcpu_cpus ? cfg.vcpu_cpus[v] : cfg.cpus_mask;
+        if (mask == ~0ull) continue;
+        abi::Domctl a = domctl_op(abi::DomctlCmd::set_vcpu_affinity, id);
+        a.u.affinity.vcpu = v;
+        a.u.affinity.flags = abi::affinity_set_hard;
+        a.u.affinity.hard = mask;
+        if ((rc = domctl(&a)) != 0) return fail("cpus: the hypervisor refused the vCPU affinity", rc);
+    }
     d = domctl_op(abi::DomctlCmd::populate, id);
     if ((rc = domctl(&d)) != 0) return fail("allocating its RAM failed (not enough free memory?)", rc);
     if (const char* e = special_ring(id, menhir::xen::special_console_gfn, xen::HVM_PARAM_CONSOLE_PFN,

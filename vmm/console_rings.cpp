@@ -7,6 +7,7 @@
 #include "vmm/console_ring.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/events.hpp"
+#include "vmm/special_page.hpp"
 
 namespace menhir::console_rings {
 namespace {
@@ -63,31 +64,20 @@ bool attach(Domain& d)
              xen::special_first_gfn * page_size);
         return false;
     }
-    auto frame = memory::alloc_frames(1);
-    if (!frame) return false;
-    __builtin_memset(phys_to_virt(*frame), 0, page_size);
     // Mapped as the domain's own RAM, freed with it; our reference keeps it
     // while we serve, even if the guest takes it out of its physical map.
+    // The port is unbound, for dom0: its console back end binds it after hand_over.
     const uint64_t gfn = xen::special_console_gfn;
-    if (d.ept().map(GuestPhys{gfn * page_size}, *frame, page_size, ept::ram, false, false) !=
-        paging::MapError::none) {
-        (void)memory::free_frames(*frame, 1);
-        return false;
-    }
-    d.flush_ept();
+    HostPhys frame;
     uint32_t port = 0;
-    {
-        SpinGuard g{events::lock()};
-        // Unbound, for dom0: its console back end binds it after hand_over.
-        if (evtchn::alloc_unbound(d.events, 0, port) != 0) port = 0;
-    }
+    if (!special_page::give(d, gfn, frame, port)) return false;
     // Without a port or our reference the page stays mapped as ordinary
     // RAM, freed with the domain (a fresh frame's count cannot be full).
-    if (!port || !frame_refs::get(*frame)) return false;
+    if (!port || !frame_refs::get(frame)) return false;
     d.hvm_params[xen::hvm_param_console_pfn] = gfn;
     d.hvm_params[xen::hvm_param_console_evtchn] = port;
     IrqSpinGuard g{lock};
-    served[d.id] = Served{&d, *frame, port};
+    served[d.id] = Served{&d, frame, port};
     return true;
 }
 

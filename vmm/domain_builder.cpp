@@ -200,6 +200,11 @@ const char* parse_domain_line(const cmdline::Words& w, DomainLine& line)
 
 cmdline::Words words;   // boot is single-threaded; too big for the stack
 
+bool is_ramdisk(const char* s)
+{
+    return s && __builtin_strncmp(s, "ramdisk", 7) == 0 && s[7] == '\0';
+}
+
 } // namespace
 
 void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
@@ -247,7 +252,9 @@ void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
     for (size_t i = first_domu; i < boot.module_count; ++i) {
         const mb2::Module& m = boot.modules[i];
         if (!starts_with_domain(m.cmdline)) {
-            info("module %zu ignored: its command line does not start with 'domain'", i + 1);
+            // A ramdisk module belongs to the domain module before it (taken there).
+            info("module %zu ignored: its command line does not start with 'domain'%s", i + 1,
+                 is_ramdisk(m.cmdline) ? " (a ramdisk goes right after its domain's module)" : "");
             continue;
         }
         const uint16_t id = next_id++;
@@ -259,6 +266,13 @@ void start_boot_domains(const mb2::BootInfo& boot, uint64_t dom0_mem)
             continue;
         }
         Kernel k{module_bytes(m), module_size(m), line.cmdline, 0, {}};
+        // `ramdisk` as the next module's whole command line: this domain's
+        // initrd, start_info module 0 (as xl.cfg's ramdisk=).
+        if (i + 1 < boot.module_count && is_ramdisk(boot.modules[i + 1].cmdline)) {
+            const mb2::Module& r = boot.modules[++i];
+            k.module_count = 1;
+            k.modules[0] = pvh::ModuleInput{module_bytes(r), module_size(r), nullptr};
+        }
         (void)build_pvh(id, line.config, k);
     }
 }

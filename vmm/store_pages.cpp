@@ -8,6 +8,7 @@
 #include "vmm/abi/xen_console.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/events.hpp"
+#include "vmm/special_page.hpp"
 
 namespace menhir::store_pages {
 
@@ -15,22 +16,11 @@ bool attach(Domain& d)
 {
     if (d.id == 0 || d.id >= max_domains) return false;
     if (d.memory_bytes > xen::special_first_gfn * page_size) return false;
-    auto frame = memory::alloc_frames(1);
-    if (!frame) return false;
-    __builtin_memset(phys_to_virt(*frame), 0, page_size);
     const uint64_t gfn = xen::special_xenstore_gfn;
-    if (d.ept().map(GuestPhys{gfn * page_size}, *frame, page_size, ept::ram, false, false) !=
-        paging::MapError::none) {
-        (void)memory::free_frames(*frame, 1);
-        return false;
-    }
-    d.flush_ept();
+    HostPhys frame;
     uint32_t port = 0;
-    {
-        SpinGuard g{events::lock()};
-        // Unbound, for dom0: its xenstored binds it.
-        if (evtchn::alloc_unbound(d.events, 0, port) != 0) return false;
-    }
+    // Unbound, for dom0: its xenstored binds it.
+    if (!special_page::give(d, gfn, frame, port) || !port) return false;
     d.hvm_params[xen::hvm_param_store_pfn] = gfn;
     d.hvm_params[xen::hvm_param_store_evtchn] = port;
     return true;

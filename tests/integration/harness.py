@@ -58,6 +58,32 @@ def guest(name):
     return os.path.join(BUILD_DIR, "guests", name + ".elf")
 
 
+def _mkiso(out, cmd):
+    """Runs scripts/mkiso with `cmd` (after --out OUT); returns OUT, or
+    raises TestFailure with mkiso's output."""
+    cmd = [os.path.join(ROOT, "scripts", "mkiso"), "--out", out] + cmd
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        raise TestFailure("cannot make %s:\n$ %s\n%s" % (
+            out, shlex.join(cmd), res.stdout.decode(errors="replace")))
+    return out
+
+
+def _module_args(modules):
+    args = []
+    for mod in modules:
+        if isinstance(mod, str):
+            spec = mod
+        else:
+            path, line = mod
+            if ":" in path:
+                raise TestFailure("mkiso cannot take a module path with ':' in it: %r" % path)
+            spec = path if line is None else "%s:%s" % (path, line)
+        args += ["--module", spec]
+    return args
+
+
 def iso_with_modules(name, modules, cmdline=None, out_dir=None):
     """Make build/test-isos/NAME.iso (or OUT_DIR/NAME.iso) with scripts/mkiso:
     build/menhir.elf and the given Multiboot2 modules, in order. modules: (FILE, COMMAND_LINE)
@@ -66,43 +92,20 @@ def iso_with_modules(name, modules, cmdline=None, out_dir=None):
     line (default: mkiso's). Returns the ISO's path; raises TestFailure with
     mkiso's output if it fails."""
     out = os.path.join(out_dir or os.path.join(BUILD_DIR, "test-isos"), name + ".iso")
-    cmd = [os.path.join(ROOT, "scripts", "mkiso"), "--elf", MENHIR_ELF, "--out", out]
-    if cmdline is not None:
-        cmd += ["--cmdline", cmdline]
-    for mod in modules:
-        if isinstance(mod, str):
-            spec = mod
-        else:
-            path, args = mod
-            if ":" in path:
-                raise TestFailure("mkiso cannot take a module path with ':' in it: %r" % path)
-            spec = path if args is None else "%s:%s" % (path, args)
-        cmd += ["--module", spec]
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if res.returncode != 0:
-        raise TestFailure("cannot make %s:\n$ %s\n%s" % (
-            out, shlex.join(cmd), res.stdout.decode(errors="replace")))
-    return out
+    cmd = ["--elf", MENHIR_ELF] + (["--cmdline", cmdline] if cmdline is not None else [])
+    return _mkiso(out, cmd + _module_args(modules))
 
 
-def iso_with_dom0_files(name, files, cmdline=None, base=None):
+def iso_with_dom0_files(name, files, cmdline=None, base=None, modules=()):
     """Make build/test-isos/NAME.iso from BASE (default build/menhir.iso: dom0,
     its initramfs, the boot-time demo domain) with more files in dom0's
-    initramfs: files is a list of (SOURCE_PATH, DEST_PATH_IN_DOM0). Returns the
-    ISO's path."""
+    initramfs: files is a list of (SOURCE_PATH, DEST_PATH_IN_DOM0); modules
+    (as for iso_with_modules) come after BASE's. Returns the ISO's path."""
     out = os.path.join(BUILD_DIR, "test-isos", name + ".iso")
-    cmd = [os.path.join(ROOT, "scripts", "mkiso"), "--from-iso", base or MENHIR_ISO, "--out", out]
-    if cmdline is not None:
-        cmd += ["--cmdline", cmdline]
+    cmd = ["--from-iso", base or MENHIR_ISO] + (["--cmdline", cmdline] if cmdline is not None else [])
     for src, dest in files:
         cmd += ["--dom0-file", "%s:%s" % (src, dest)]
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if res.returncode != 0:
-        raise TestFailure("cannot make %s:\n$ %s\n%s" % (
-            out, shlex.join(cmd), res.stdout.decode(errors="replace")))
-    return out
+    return _mkiso(out, cmd + _module_args(modules))
 
 
 PROMPT = "dom0# "

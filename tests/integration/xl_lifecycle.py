@@ -5,6 +5,8 @@ a person would. One boot of build/menhir.iso (dom0, its initramfs with
 /etc/xen/demo.cfg and /boot/demo.elf, the boot-time domain boot-demo) with
 more configs added to dom0's initramfs:
 
+  ramdisk       a boot-time domain (withrd) whose next module is `ramdisk`
+                finds it as its start_info module
   boot-time     boot-demo is in `xl list`, and its console (taken over from
                 the hypervisor, which printed its banner) answers through
                 `xl console boot-demo`
@@ -16,7 +18,8 @@ more configs added to dom0's initramfs:
   bad configs   a syntax error, a bad value and an unknown kernel are reported
                 as `FILE:LINE: ...` (or the missing file) and nothing is
                 created: `xl list` is unchanged, free_memory too; an unknown
-                key is a warning and the domain is still created
+                key is a warning and the domain is still created, with its
+                `ramdisk` as start_info module 0 and its vCPU pinned by `cpus`
   unknown DOM   `xl console nosuch` and `xl destroy 99` give xl's error
   on_crash      restart: the domain crashes (the demo guest's `crash`) and
                 comes back under a new id; preserve: it stays, state `c`,
@@ -48,17 +51,23 @@ CONFIGS = {
     "syntax.cfg": '# a syntax error on line 3\nname = "bad"\nmemory = = 16\nkernel = "/boot/demo.elf"\n',
     "value.cfg": 'name = "bad"\nkernel = "/boot/demo.elf"\nmemory = "lots"\n',
     "nokernel.cfg": 'name = "bad"\nkernel = "/boot/missing.elf"\nmemory = 8\n',
-    "colour.cfg": 'name = "colour"\nkernel = "/boot/demo.elf"\nmemory = 8\ncolour = "red"\n',
+    "colour.cfg": 'name = "colour"\nkernel = "/boot/demo.elf"\nmemory = 8\ncolour = "red"\n'
+                  'ramdisk = "/etc/xen/demo.cfg"\ncpus = "1"\n',
     "again.cfg": 'name = "again"\nkernel = "/boot/demo.elf"\nmemory = 8\non_reboot = "restart"\n',
     "deaf.cfg": 'name = "deaf"\nkernel = "/boot/demo.elf"\nmemory = 8\nextra = "no_control"\n',
 }
 files = []
+CONFIG_RAMDISK = os.path.join(WORK, "ramdisk.img")
+with open(CONFIG_RAMDISK, "wb") as f:
+    f.write(b"not really an initrd\n" * 100)
 for name, text in CONFIGS.items():
     path = os.path.join(WORK, name)
     with open(path, "w") as f:
         f.write(text)
     files.append((path, "/etc/xen/" + name))
-iso = iso_with_dom0_files("xl_lifecycle", files)
+# A second boot-time domain with a ramdisk module after its own.
+iso = iso_with_dom0_files("xl_lifecycle", files, modules=[
+    (DEMO, 'domain name=withrd memory=8 cmdline="boot-time ramdisk"'), (CONFIG_RAMDISK, "ramdisk")])
 
 LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
 
@@ -107,6 +116,9 @@ with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
     m.wait_for(r"^menhir: d1: console handed over to dom0", timeout=120)
     m.wait_for(re.escape(PROMPT), timeout=120, partial=True)
 
+    # A boot-time domain's ramdisk module is its start_info module 0.
+    m.wait_for(r'^\(d2\) demo: domain 2 up \(8 MiB, 1 module\), cmdline "boot-time ramdisk"$', timeout=60,
+               anywhere=True)
     # Boot-time domain: listed, and its console served by dom0.
     doms = xl_list(m)
     check("boot-demo" in doms and doms["boot-demo"][0] == 1, "xl list lacks boot-demo (id 1): %r" % doms)
@@ -150,7 +162,11 @@ with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
     out = sh(m, "xl create /etc/xen/colour.cfg")
     check(any(re.match(r"^/etc/xen/colour.cfg:4: warning: .*colour", l) for l in out),
           "no warning for the unknown key: %r" % out)
+    # ramdisk= is start_info module 0; cpus= pins its vCPU.
+    m.wait_for(r'^\(d\d+\) demo: domain \d+ up \(8 MiB, 1 module\), cmdline ""$', timeout=90)
     wait_domain(m, "colour", True)
+    vl = [l for l in sh(m, "xl vcpu-list colour") if l.startswith("colour ")]
+    check(len(vl) == 1 and re.search(r"\s1 / all$", vl[0]), "colour's vCPU is not pinned to CPU 1: %r" % vl)
     sh(m, "xl destroy colour")
     wait_domain(m, "colour", False)
 
