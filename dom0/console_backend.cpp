@@ -3,7 +3,6 @@
 // (kernel/console_rate), so a domU's lines look the same whoever serves it.
 #include "console_backend.hpp"
 
-#include "foreign_window.hpp"
 #include "gfn_pool.hpp"
 #include "terminal.hpp"
 #include "kernel/console_rate.hpp"
@@ -92,10 +91,7 @@ void keep(Console& c, const char* s, uint32_t n) {
 
 void release(Console& c) {
     if (c.local_port != 0) (void)ev::close(c.local_port);
-    if (c.local_gfn != 0) {
-        (void)unmap_frame(c.local_gfn);
-        gfn_pool::give(c.local_gfn);
-    }
+    if (c.local_gfn != 0) gfn_pool::unmap_ring(c.local_gfn);
     if (g_terminal == &c - g_consoles) g_terminal = -1;
     c = Console{};
 }
@@ -148,13 +144,10 @@ bool attach(uint16_t domid, uint64_t gfn, uint32_t remote_port, char* why, size_
     }
     c->used = true;
     c->domid = domid;
-    c->local_gfn = gfn_pool::take();
-    long rc = c->local_gfn != 0 ? map_foreign_frame(domid, gfn, c->local_gfn) : -1;
+    long rc = gfn_pool::map_ring(domid, gfn, c->local_gfn);
     if (rc != 0) {
         format(why, why_size, "mapping its console page (gfn 0x%llx) failed: error %ld",
                static_cast<unsigned long long>(gfn), rc);
-        if (c->local_gfn != 0) gfn_pool::give(c->local_gfn);
-        c->local_gfn = 0;
         release(*c);
         return false;
     }

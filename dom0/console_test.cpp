@@ -8,6 +8,7 @@
 #include "runtime/runtime.hpp"
 #include "../vmm/abi/menhir.hpp"
 #include "domctl.hpp"
+#include "foreign_window.hpp"
 
 using namespace guest;
 namespace abi = menhir::abi;
@@ -57,20 +58,11 @@ bool take(uint16_t dom) {
         return false;
     }
     const uint64_t win = alloc_unused_gfn(1);
-    uint64_t idx = c.u.console.gfn, gpfn = win;
-    int err = 1;
-    xen::xen_add_to_physmap_batch b{};
-    b.domid = xen::DOMID_SELF;
-    b.space = xen::XENMAPSPACE_gmfn_foreign;
-    b.size = 1;
-    b.foreign_domid = dom;
-    b.idxs = reinterpret_cast<uintptr_t>(&idx);
-    b.gpfns = reinterpret_cast<uintptr_t>(&gpfn);
-    b.errs = reinterpret_cast<uintptr_t>(&err);
-    rc = memory_op(xen::XENMEM_add_to_physmap_batch, &b);
-    if (win == 0 || rc != 0 || err != 0) {
-        print("dom0: FAIL mapping the console page of d%u (gfn 0x%llx) -> %ld, error %d\n", dom,
-              static_cast<unsigned long long>(idx), rc, err);
+    const uint64_t idx = c.u.console.gfn;
+    rc = win != 0 ? dom0::map_foreign_frame(dom, idx, win) : -1;
+    if (rc != 0) {
+        print("dom0: FAIL mapping the console page of d%u (gfn 0x%llx) -> %ld\n", dom,
+              static_cast<unsigned long long>(idx), rc);
         return false;
     }
     g_taken.dom = dom;
@@ -132,10 +124,7 @@ void release_if_gone() {
                     c.u.info.state == static_cast<uint8_t>(abi::DomainStateAbi::paused)))
         return;
     drain_ring();
-    xen::xen_remove_from_physmap r{};
-    r.domid = xen::DOMID_SELF;
-    r.gpfn = g_taken.local_gfn;
-    const long unmap = memory_op(xen::XENMEM_remove_from_physmap, &r);
+    const long unmap = dom0::unmap_frame(g_taken.local_gfn);
     const long closed = ev::close(g_taken.local_port);
     g_taken.ring = nullptr;
     if (unmap != 0 || closed != 0)

@@ -1,7 +1,9 @@
 // dom0's pool of frames for foreign and grant mappings: see gfn_pool.hpp.
 #include "gfn_pool.hpp"
 
+#include "foreign_window.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/xen.hpp"
 
 namespace dom0::gfn_pool {
 namespace {
@@ -24,6 +26,22 @@ uint64_t take() {
 
 void give(uint64_t gfn) {
     if (gfn != 0 && g_nfree < CAPACITY) g_free[g_nfree++] = gfn;
+}
+
+long map_ring(uint16_t domid, uint64_t gfn, uint64_t& local) {
+    local = take();
+    if (local == 0) return -xen::XEN_ENOMEM;
+    const long rc = map_foreign_frame(domid, gfn, local);
+    if (rc != 0) {
+        give(local);
+        local = 0;
+    }
+    return rc;
+}
+
+void unmap_ring(uint64_t local) {
+    (void)unmap_frame(local);
+    give(local);
 }
 
 }  // namespace dom0::gfn_pool

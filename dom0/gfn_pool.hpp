@@ -11,4 +11,11 @@ namespace dom0::gfn_pool {
 uint64_t take();
 void give(uint64_t gfn);
 
+// A back end's ring page: frame `gfn` of domain `domid` mapped at a frame
+// of the pool, which goes in `local`. 0, or Xen's -errno (-ENOMEM: the pool
+// is empty) with nothing left mapped or taken.
+[[nodiscard]] long map_ring(uint16_t domid, uint64_t gfn, uint64_t& local);
+// Unmaps it and gives its frame back.
+void unmap_ring(uint64_t local);
+
 }  // namespace dom0::gfn_pool

@@ -8,7 +8,6 @@
 #include "runtime/runtime.hpp"
 #include "../vmm/abi/menhir.hpp"
 #include "domctl.hpp"
-#include "foreign_window.hpp"
 #include "gfn_pool.hpp"
 #include "terminal.hpp"
 #include "xenstore/protocol.hpp"
@@ -26,7 +25,7 @@ constexpr uint64_t PAGE = 4096;
 constexpr uint32_t max_conns = 64;
 // Requests served per ring per poll: a busy domain cannot starve the others.
 constexpr uint32_t budget = 32;
-constexpr long ENOENT_ = -2, ENOMEM_ = -12, EEXIST_ = -17, EINVAL_ = -22, ENOSPC_ = -28;
+constexpr long ENOENT_ = -2, EEXIST_ = -17, EINVAL_ = -22, ENOSPC_ = -28;
 
 struct Conn {
     bool used;
@@ -66,28 +65,10 @@ void sink(void*, uint16_t domid, Str path, Str token)
     c->kick = true;
 }
 
-long map_foreign(uint16_t dom, uint64_t gfn, uint64_t& local)
-{
-    local = gfn_pool::take();
-    if (local == 0) return ENOMEM_;
-    const long rc = map_foreign_frame(dom, gfn, local);
-    if (rc != 0) {
-        gfn_pool::give(local);
-        local = 0;
-    }
-    return rc;
-}
-
-void unmap(uint64_t local_gfn)
-{
-    (void)unmap_frame(local_gfn);
-    gfn_pool::give(local_gfn);
-}
-
 void stop(Conn& c)
 {
     if (c.local_port) (void)ev::close(c.local_port);
-    if (c.ring) unmap(c.local_gfn);
+    if (c.ring) gfn_pool::unmap_ring(c.local_gfn);
     c.ring = nullptr;
     c.local_port = 0;
 }
@@ -261,14 +242,14 @@ long introduce(uint16_t domid, uint64_t gfn, uint32_t port, const char* name)
     c->domid = domid;
     format(c->name, sizeof c->name, "%s", name ? name : d.u.info.name);
     uint64_t local = 0;
-    const long mrc = map_foreign(domid, gfn, local);
+    const long mrc = gfn_pool::map_ring(domid, gfn, local);
     if (mrc != 0) {
         print("xenstored: d%u: cannot map its store page 0x%llx: %ld\n", domid, static_cast<unsigned long long>(gfn), mrc);
         return mrc < 0 ? mrc : EINVAL_;
     }
     const long lp = ev::bind_interdomain(domid, port);
     if (lp <= 0) {
-        unmap(local);
+        gfn_pool::unmap_ring(local);
         print("xenstored: d%u: cannot bind its store port %u: %ld\n", domid, port, lp);
         return lp < 0 ? lp : EINVAL_;
     }
