@@ -4,6 +4,7 @@
 #include "domain_builder.hpp"
 
 #include "foreign_window.hpp"
+#include "xl/hypervisor.hpp"
 #include "runtime/hypercall.hpp"
 #include "runtime/print.hpp"
 #include "runtime/runtime.hpp"
@@ -69,14 +70,12 @@ long destroy_domain(uint16_t domid) {
     abi::Domctl d = domctl_op(abi::DomctlCmd::destroy, domid);
     const long rc = domctl(&d);
     if (rc != 0) return rc;
-    // As libxl, return once it is gone (freed when none of its vCPUs is
-    // loaded any more: a few scheduler rounds), so what follows sees its
-    // memory back and the hypervisor's line about it comes first.
-    for (int tries = 0; tries < 2000; ++tries) {
-        abi::Domctl i = domctl_op(abi::DomctlCmd::get_info, domid);
-        if (domctl(&i) != 0) break;
-        sched_yield();
-    }
+    // As libxl, return once it is gone: it is listed (dying) until none of
+    // its vCPUs is loaded any more (a few scheduler rounds) and nothing maps
+    // its memory, so what follows sees its memory back and the hypervisor's
+    // line about it comes first. A domain something still maps stays
+    // listed: the wait is bounded.
+    for (int tries = 0; tries < 20000 && xl::hv::listed(domid); ++tries) sched_yield();
     return 0;
 }
 

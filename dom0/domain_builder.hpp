@@ -36,7 +36,8 @@ struct BuiltDomain {
                                 char* why, size_t why_size);
 
 // domctl wrappers the toolstack uses around a build; 0 or Xen's -errno.
-// destroy_domain returns once the domain is freed (or after a bounded wait).
+// destroy_domain returns once the domain has left the domain list (it is
+// freed), or after a bounded wait if something still maps it.
 long unpause_domain(uint16_t domid);
 long destroy_domain(uint16_t domid);
 

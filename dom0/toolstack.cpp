@@ -107,10 +107,11 @@ long build_and_start(const xl::DomainConfig& cfg) {
 
 void forget(Record& r) { r = Record{}; }
 
-void teardown(uint16_t domid) {
+// The domain goes with its console and xenstore entries; 0 or Xen's -errno.
+long teardown(uint16_t domid) {
     consoles::detach(domid);
     (void)xenstored::release(domid);
-    (void)destroy_domain(domid);
+    return destroy_domain(domid);
 }
 
 // One domain dom0 created stopped: what its config says.
@@ -215,9 +216,7 @@ long create(const xl::DomainConfig& cfg) {
 }
 
 long destroy(uint16_t domid) {
-    consoles::detach(domid);
-    (void)xenstored::release(domid);
-    const long rc = destroy_domain(domid);
+    const long rc = teardown(domid);
     if (Record* r = find(domid)) forget(*r);
     return rc;
 }
