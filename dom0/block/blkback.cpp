@@ -7,6 +7,9 @@
 // GNTTABOP_map_grant_ref batch at consecutive frames of one window, so
 // whole-page segments form one run the disk reads or writes in one go;
 // then one unmap batch. Writes map read-only, as the frontend granted them.
+// With `blkback=copy` on dom0's command line the data goes instead through
+// a bounce buffer of dom0's and one GNTTABOP_copy batch (bench/ compares
+// the two).
 #include "dom0/block/blkback.hpp"
 
 #include "dom0/block/ata.hpp"
@@ -71,6 +74,21 @@ xen::gnttab_map_grant_ref g_map[DATA_FRAMES];
 xen::gnttab_unmap_grant_ref g_unmap[DATA_FRAMES];
 block::Seg g_segs[block::max_indirect_segments];
 uint32_t g_refs[block::max_indirect_segments];
+
+// The copy path: a request's data in dom0's RAM, and at most two copies
+// per segment (a copy stays within one page on both sides).
+alignas(4096) uint8_t g_bounce[block::max_indirect_segments * blkif::page_bytes];
+xen::gnttab_copy g_copy[2 * block::max_indirect_segments];
+int g_copy_mode = -1;   // -1: not looked at yet
+
+bool copy_mode()
+{
+    if (g_copy_mode < 0) {
+        char v[8];
+        g_copy_mode = cmdline_option(cmdline(), "blkback", v, sizeof v) && str_eq(v, "copy") ? 1 : 0;
+    }
+    return g_copy_mode == 1;
+}
 
 void on_event(uint32_t, void* ctx) { static_cast<Vbd*>(ctx)->kick = true; }
 
@@ -348,6 +366,56 @@ bool indirect_segments(Vbd& v, const block::Decoded& d, const char*& why)
     return ok;
 }
 
+// Durable before answered: a flush-with-data, and every write of a
+// frontend that has not shown it flushes (it may not know of a cache).
+int16_t finish_write(Vbd& v, const block::Decoded& d, bool write)
+{
+    if (write && (d.flush_after || !v.uses_flush) && !block::ata::flush(v.extent.disk).ok()) return fail(v, "FLUSH CACHE failed");
+    if (d.flush_after) v.uses_flush = true;
+    return blkif::rsp_okay;
+}
+
+// The copy path: the request's sectors are contiguous in g_bounce.
+bool transfer_by_copy(Vbd& v, const block::Decoded& d, uint64_t sectors, bool write)
+{
+    const uint64_t bounce_gfn = reinterpret_cast<uintptr_t>(g_bounce) >> 12;
+    unsigned n = 0;
+    uint32_t at = 0;   // byte offset in g_bounce
+    for (uint32_t i = 0; i < d.nr_segments; ++i) {
+        uint32_t len = (static_cast<uint32_t>(g_segs[i].last - g_segs[i].first) + 1) * blkif::sector_bytes;
+        uint32_t seg_off = g_segs[i].first * blkif::sector_bytes;
+        while (len > 0) {
+            const uint32_t in_page = blkif::page_bytes - at % blkif::page_bytes;
+            const uint32_t piece = len < in_page ? len : in_page;
+            xen::gnttab_copy& c = g_copy[n++];
+            c = xen::gnttab_copy{};
+            xen::gnttab_copy_ptr& mine = write ? c.dest : c.source;
+            xen::gnttab_copy_ptr& theirs = write ? c.source : c.dest;
+            mine.ref_or_gmfn = bounce_gfn + at / blkif::page_bytes;
+            mine.domid = xen::DOMID_SELF;
+            mine.offset = static_cast<uint16_t>(at % blkif::page_bytes);
+            theirs.ref_or_gmfn = g_segs[i].gref;
+            theirs.domid = v.domid;
+            theirs.offset = static_cast<uint16_t>(seg_off);
+            c.len = static_cast<uint16_t>(piece);
+            c.flags = write ? xen::GNTCOPY_source_gref : xen::GNTCOPY_dest_gref;
+            at += piece;
+            seg_off += piece;
+            len -= piece;
+        }
+    }
+    auto copies_ok = [n]() {
+        if (grant_table_op(xen::GNTTABOP_copy, g_copy, n) != 0) return false;
+        for (unsigned i = 0; i < n; ++i)
+            if (g_copy[i].status != 0) return false;
+        return true;
+    };
+    const uint64_t lba = v.extent.start + d.sector;
+    const uint32_t count = static_cast<uint32_t>(sectors);
+    if (write) return copies_ok() && block::ata::write(v.extent.disk, lba, count, g_bounce).ok();
+    return block::ata::read(v.extent.disk, lba, count, g_bounce).ok() && copies_ok();
+}
+
 int16_t serve(Vbd& v, const blkif::Entry& slot)
 {
     block::Decoded d;
@@ -375,6 +443,10 @@ int16_t serve(Vbd& v, const blkif::Entry& slot)
         return fail(v, block::to_string(block::RequestError::beyond_disk));
 
     const bool write = d.op == block::Op::write;
+    if (copy_mode()) {
+        if (!transfer_by_copy(v, d, sectors, write)) return fail(v, why ? why : "disk or grant copy failed");
+        return finish_write(v, d, write);
+    }
     for (uint32_t i = 0; i < d.nr_segments; ++i) g_refs[i] = g_segs[i].gref;
     if (!map_batch(v, g_refs, d.nr_segments, 0, write))
         return fail(v, "bad grant reference");
@@ -391,11 +463,7 @@ int16_t serve(Vbd& v, const blkif::Entry& slot)
     }
     unmap_data(d.nr_segments);
     if (!ok) return fail(v, write ? "disk write failed" : "disk read failed");
-    // Durable before answered: a flush-with-data, and every write of a
-    // frontend that has not shown it flushes (it may not know of a cache).
-    if (write && (d.flush_after || !v.uses_flush) && !block::ata::flush(v.extent.disk).ok()) return fail(v, "FLUSH CACHE failed");
-    if (d.flush_after) v.uses_flush = true;
-    return blkif::rsp_okay;
+    return finish_write(v, d, write);
 }
 
 void respond(Vbd& v, uint64_t id, uint8_t operation, int16_t status)
