@@ -154,14 +154,16 @@ template <typename Ok>
 bool wait_backend(Ok ok, uint32_t* seen, uint64_t timeout_ns) {
     const uint64_t start = ev::now_ns();
     for (;;) {
-        char path[128], token[32];
-        while (xs::next_event(path, sizeof path, token, sizeof token)) {
+        while (xs::take_event(WATCH_TOKEN)) {
         }
         *seen = read_backend_state();
         if (ok(*seen)) return true;
         const uint64_t spent = ev::now_ns() - start;
         if (spent >= timeout_ns) return false;
-        (void)ev::wait_until([] { return xs::event_pending(); }, timeout_ns - spent);
+        // At least once a second the state is read again, events or not
+        // (a full event queue drops them).
+        const uint64_t left = timeout_ns - spent;
+        (void)ev::wait_until([] { return xs::event_pending(WATCH_TOKEN); }, left < 1000 * ev::MS ? left : 1000 * ev::MS);
     }
 }
 
