@@ -1,6 +1,8 @@
 // The blkif front end: the xenbus handshake, the shared ring and the requests (see blkfront.hpp).
 #include "blkfront.hpp"
 
+#include "blkfront_ring.hpp"
+
 #include "events.hpp"
 #include "grant.hpp"
 #include "print.hpp"
@@ -178,8 +180,7 @@ void push(bool force) {
     const uint32_t new_prod = g_req_prod_pvt;
     __atomic_store_n(&s->req_prod, new_prod, __ATOMIC_RELEASE);   // requests before the index
     __atomic_thread_fence(__ATOMIC_SEQ_CST);                       // the index before reading req_event
-    const bool notify = static_cast<uint32_t>(new_prod - s->req_event) < static_cast<uint32_t>(new_prod - old_prod);
-    if (notify || force) {
+    if (blkfront_ring::push_needs_notify(old_prod, new_prod, s->req_event) || force) {
         (void)ev::send(g_disk.port);
         ++g_stats.notifications;
     }
@@ -193,7 +194,7 @@ void consume() {
     volatile blkif::SringHeader* s = sring();
     for (;;) {
         const uint32_t rp = load_acquire(s->rsp_prod);
-        if (rp - g_rsp_cons > g_disk.ring_slots) {
+        if (blkfront_ring::responses_overflow(rp, g_rsp_cons, g_disk.ring_slots)) {
             broke("illegal number of responses %u (rsp_cons %u)", rp - g_rsp_cons, g_rsp_cons);
             return;
         }
@@ -290,13 +291,11 @@ void queue_rw(unsigned id, uint8_t op, uint64_t sector, uint32_t count, uintptr_
     blkif::Segment segs[MAX_INDIRECT_SEGMENTS];
     uint32_t left = count;
     for (unsigned k = 0; k < nseg; ++k) {
-        const uint8_t first = static_cast<uint8_t>((addr & (blkif::page_bytes - 1)) / blkif::sector_bytes);
-        const uint32_t room = blkif::sectors_per_page - first;
-        const uint32_t n = left < room ? left : room;
+        const blkfront_ring::SegmentSpan span = blkfront_ring::segment_at(addr, left);
         gnt::grant_access(base + k, g_disk.backend_id, addr >> 12, op == blkif::op_write);
-        segs[k] = blkif::Segment{base + k, first, static_cast<uint8_t>(first + n - 1), 0};
-        addr += n * blkif::sector_bytes;
-        left -= n;
+        segs[k] = blkif::Segment{base + k, span.first_sect, span.last_sect, 0};
+        addr += span.sectors * blkif::sector_bytes;
+        left -= span.sectors;
     }
     Shadow& sh = g_shadow[id];
     sh = Shadow{true, false, op, static_cast<uint16_t>(nseg), indirect, 0};
@@ -327,12 +326,6 @@ void queue_rw(unsigned id, uint8_t op, uint64_t sector, uint32_t count, uintptr_
     ++g_stats.requests;
 }
 
-// Segments (pages touched) of `count` sectors from `addr`.
-unsigned segments_for(uintptr_t addr, uint32_t count) {
-    const uintptr_t end = addr + static_cast<uintptr_t>(count) * blkif::sector_bytes;
-    return static_cast<unsigned>(((end + blkif::page_bytes - 1) >> 12) - (addr >> 12));
-}
-
 long io(uint8_t op, uint64_t sector, uint32_t count, uintptr_t addr) {
     if (g_state == State::broken) return -EPROTO;
     if (g_state != State::connected) {
@@ -356,13 +349,8 @@ long io(uint8_t op, uint64_t sector, uint32_t count, uintptr_t addr) {
         bool queued = false;
         int id;
         while (left > 0 && (id = free_slot()) >= 0) {
-            // As many sectors as max_seg pages hold from here.
-            uint32_t n = left;
-            if (segments_for(addr, n) > max_seg) {
-                const uintptr_t limit = ((addr >> 12) + max_seg) << 12;
-                n = static_cast<uint32_t>((limit - addr) / blkif::sector_bytes);
-            }
-            queue_rw(static_cast<unsigned>(id), op, sector, n, addr, segments_for(addr, n));
+            const uint32_t n = blkfront_ring::sectors_fitting(addr, left, max_seg);
+            queue_rw(static_cast<unsigned>(id), op, sector, n, addr, blkfront_ring::segments_for(addr, n));
             sector += n;
             addr += static_cast<uintptr_t>(n) * blkif::sector_bytes;
             left -= n;
@@ -458,6 +446,9 @@ long connect(const Options& opts) {
     }
     char be_state[160];
     format(be_state, sizeof be_state, "%s/state", g_disk.backend);
+    (void)xs::unwatch(be_state, WATCH_TOKEN);   // left over from a connect() that failed
+    while (xs::take_event(WATCH_TOKEN)) {
+    }
     if (xs::watch(be_state, WATCH_TOKEN) < 0) {
         fail("watch %s: %s", be_state, xs::last_error());
         return -EIO;
