@@ -1,6 +1,6 @@
 // See xenstored.hpp. One Conn per served domain: the mapped ring, the local
-// port, the request being collected and the replies waiting for rsp[]; one
-// Local per watch of dom0's own, whose events wait in a ring of Pending.
+// port, the request being collected and the replies waiting for rsp[].
+// dom0's own watches' events wait in g_local (xenstore/local_watch).
 #include "xenstored.hpp"
 
 #include "runtime/events.hpp"
@@ -11,6 +11,7 @@
 #include "domctl.hpp"
 #include "gfn_pool.hpp"
 #include "terminal.hpp"
+#include "xenstore/local_watch.hpp"
 #include "xenstore/protocol.hpp"
 #include "xenstore/ring.hpp"
 
@@ -41,29 +42,9 @@ struct Conn {
     xenstore::Outbox out;
 };
 
-// dom0's own watch. `serial` tells a queued event of this watch from one
-// of an earlier watch that had the slot.
-struct Local {
-    bool used;
-    bool rescan;      // an event was lost: tell the watcher to look again
-    uint32_t serial;
-    LocalWatchFn fn;
-    void* ctx;
-    char path[local_path_max];
-    char token[local_token_max];
-};
-struct Pending {
-    uint8_t slot;
-    uint32_t serial;
-    char path[local_path_max];
-};
-
 xenstore::Store g_store;
 Conn g_conns[max_conns];
-Local g_local[local_watches];
-uint32_t g_local_serial;
-Pending g_queue[local_queue];
-uint32_t g_q_head, g_q_count;   // oldest, how many
+xenstore::LocalWatches g_local;
 volatile bool g_dom_exc;
 bool g_started;
 
@@ -78,66 +59,11 @@ Conn* conn_of(uint16_t domid)
 
 void on_ring(uint32_t, void* ctx) { static_cast<Conn*>(ctx)->kick = true; }
 
-bool str_is(Str a, const char* b)
-{
-    const size_t n = str_len(b);
-    return a.n == n && __builtin_memcmp(a.p, b, n) == 0;
-}
-
-// An event for dom0's own watch `token`: queued for poll().
-void queue_local(Str path, Str token)
-{
-    for (uint32_t i = 0; i < local_watches; ++i) {
-        Local& w = g_local[i];
-        if (!w.used || !str_is(token, w.token)) continue;
-        if (g_q_count == local_queue || path.n >= local_path_max) {
-            w.rescan = true;
-            return;
-        }
-        Pending& p = g_queue[(g_q_head + g_q_count++) % local_queue];
-        p.slot = static_cast<uint8_t>(i);
-        p.serial = w.serial;
-        __builtin_memcpy(p.path, path.p, path.n);
-        p.path[path.n] = '\0';
-        return;
-    }
-}
-
-bool local_pending()
-{
-    if (g_q_count) return true;
-    for (const Local& w : g_local)
-        if (w.used && w.rescan) return true;
-    return false;
-}
-
-// What was queued when we came (events the callbacks cause wait for the
-// next poll, so a watcher that writes what it watches cannot spin here),
-// then the rescans.
-void deliver_local()
-{
-    for (uint32_t n = g_q_count; n && g_q_count; --n) {
-        Pending p = g_queue[g_q_head];
-        g_q_head = (g_q_head + 1) % local_queue;
-        --g_q_count;
-        const Local& w = g_local[p.slot];
-        if (w.used && w.serial == p.serial) w.fn(w.ctx, p.path, w.token, false);
-    }
-    for (Local& w : g_local) {
-        if (!w.used || !w.rescan) continue;
-        w.rescan = false;
-        char path[local_path_max], token[local_token_max];
-        __builtin_memcpy(path, w.path, sizeof path);   // the callback may unwatch
-        __builtin_memcpy(token, w.token, sizeof token);
-        w.fn(w.ctx, path, token, true);
-    }
-}
-
 // Store events to the watcher's outbox, or to dom0's queue.
 void sink(void*, uint16_t domid, Str path, Str token)
 {
     if (domid == 0) {
-        queue_local(path, token);
+        g_local.event(path, token);
         return;
     }
     Conn* c = conn_of(domid);
@@ -398,7 +324,7 @@ bool start()
 
 bool pending()
 {
-    if (g_dom_exc || local_pending()) return true;
+    if (g_dom_exc || g_local.pending()) return true;
     for (const Conn& c : g_conns)
         if (c.used && !c.dead && c.kick) return true;
     return false;
@@ -412,7 +338,7 @@ void poll()
     }
     for (Conn& c : g_conns)
         if (c.used && !c.dead && c.kick) serve(c);
-    deliver_local();
+    g_local.deliver();
 }
 
 void domains_changed() { g_dom_exc = true; }
@@ -425,32 +351,16 @@ Err set_perms(const char* path, const xenstore::Perm* p, uint32_t n) { return g_
 
 Err watch_local(const char* path, const char* token, LocalWatchFn fn, void* ctx)
 {
-    if (!path || !token || !fn) return Err::einval;
-    const size_t pn = str_len(path), tn = str_len(token);
-    if (pn >= local_path_max || tn >= local_token_max) return Err::e2big;
-    Local* spare = nullptr;
-    for (Local& w : g_local) {
-        if (w.used && str_eq(w.token, token)) return Err::eexist;
-        if (!w.used && !spare) spare = &w;
-    }
-    if (!spare) return Err::enospc;
-    // In the table before the store fires the first event at it.
-    *spare = Local{true, false, ++g_local_serial, fn, ctx, {}, {}};
-    __builtin_memcpy(spare->path, path, pn + 1);
-    __builtin_memcpy(spare->token, token, tn + 1);
-    const Err e = g_store.watch(0, S(path), S(token));
-    if (e != Err::none) *spare = Local{};
+    if (Err e = g_local.add(path, token, fn, ctx); e != Err::none) return e;
+    const Err e = g_store.watch(0, S(path), S(token));   // its first event finds the watch in g_local
+    if (e != Err::none) (void)g_local.remove(path, token);
     return e;
 }
 
 Err unwatch_local(const char* path, const char* token)
 {
-    for (Local& w : g_local)
-        if (w.used && str_eq(w.path, path) && str_eq(w.token, token)) {
-            w = Local{};   // its queued events are skipped: the serial no longer matches
-            return g_store.unwatch(0, S(path), S(token));
-        }
-    return Err::enoent;
+    if (Err e = g_local.remove(path, token); e != Err::none) return e;
+    return g_store.unwatch(0, S(path), S(token));
 }
 
 } // namespace dom0::xenstored

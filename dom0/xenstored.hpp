@@ -8,6 +8,7 @@
 // Effectful. Single-threaded: call everything from dom0's main loop.
 #pragma once
 #include <cstdint>
+#include "xenstore/local_watch.hpp"
 #include "xenstore/store.hpp"
 
 namespace dom0::xenstored {
@@ -45,21 +46,14 @@ void domains_changed();
 xenstore::Store& store();
 
 // dom0's own watches (its back ends follow their frontends this way).
-// The store fires while it changes a node, possibly inside a write the
-// watcher itself makes, so events are queued and the callback runs later,
-// from poll() (pending() is true meanwhile), never from inside a store
-// call. `path` is the node that changed (the watch's own path for the
-// first event, which comes at once as with Xen's watches); both strings
-// live only during the call. The queue is bounded (local_queue events,
-// paths up to local_path_max bytes): an event that does not fit is
-// replaced by one call with `rescan` set and `path` the watch's path,
-// after the queued events: the watcher must then re-read everything it
-// follows below that path. Events for a watch removed (or re-added)
-// since they were queued are not delivered. Paths are absolute.
-inline constexpr uint32_t local_watches = 32, local_queue = 64, local_path_max = 160, local_token_max = 32;
-using LocalWatchFn = void (*)(void* ctx, const char* path, const char* token, bool rescan);
-// EEXIST if a local watch has `token` already (tokens name watches here);
-// E2BIG for a path or token too long; ENOSPC when all are in use.
+// The callback never runs inside a store call: the events are queued and
+// delivered from poll() (pending() is true meanwhile), bounded, an event
+// that does not fit turning into one call with `rescan` set; the rules are
+// xenstore/local_watch.hpp's. Paths are absolute. Tokens name dom0's
+// watches: EEXIST if one has `token` already; E2BIG for a path of
+// LocalWatches::path_max bytes or a token of token_max; ENOSPC when all
+// are in use; the store's error otherwise.
+using LocalWatchFn = xenstore::LocalWatchFn;
 [[nodiscard]] xenstore::Err watch_local(const char* path, const char* token, LocalWatchFn fn, void* ctx);
 // ENOENT if no local watch has this path and token.
 [[nodiscard]] xenstore::Err unwatch_local(const char* path, const char* token);
