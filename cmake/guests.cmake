@@ -146,6 +146,7 @@ set(MENHIR_DOM0_SOURCES
   ${CMAKE_SOURCE_DIR}/dom0/block/ata.cpp
   ${CMAKE_SOURCE_DIR}/dom0/block/disks.cpp
   ${CMAKE_SOURCE_DIR}/dom0/block/disk_test.cpp
+  ${CMAKE_SOURCE_DIR}/dom0/block/blkback.cpp
   ${CMAKE_SOURCE_DIR}/dom0/initramfs_module.cpp
   ${CMAKE_SOURCE_DIR}/dom0/domain_builder.cpp
   ${CMAKE_SOURCE_DIR}/dom0/foreign_window.cpp
