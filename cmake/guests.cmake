@@ -8,6 +8,7 @@
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
 #                                          aliaser fuzzer deafener demo xsclient
+#                                          blkfront
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -42,7 +43,8 @@ set(MENHIR_GUEST_XEN64_SOURCES
   ${MENHIR_RUNTIME_DIR}/smp.cpp
   ${MENHIR_RUNTIME_DIR}/smp_entry.S
   ${MENHIR_RUNTIME_DIR}/hvc.cpp
-  ${MENHIR_RUNTIME_DIR}/xenstore.cpp)
+  ${MENHIR_RUNTIME_DIR}/xenstore.cpp
+  ${MENHIR_RUNTIME_DIR}/blkfront.cpp)
 
 # Ring-3 set-up only the test guests use (never linked into dom0).
 set(MENHIR_TEST_USER_MODE_SOURCES
@@ -174,4 +176,5 @@ set(MENHIR_DOM0_SOURCES
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf ${MENHIR_DOM0_SOURCES} ${MENHIR_DOM0_PURE_SOURCES})
 menhir_add_guest(demo    64 ${MENHIR_GUESTS_OUT}/demo.elf    ${MENHIR_GUEST_DIR}/demo/main.cpp)
 menhir_add_guest(xsclient 64 ${MENHIR_GUESTS_OUT}/xsclient.elf ${MENHIR_GUEST_DIR}/xsclient/main.cpp)
+menhir_add_guest(blkfront 64 ${MENHIR_GUESTS_OUT}/blkfront.elf ${MENHIR_GUEST_DIR}/blkfront/main.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

@@ -44,10 +44,12 @@ set(MENHIR_DOM0_PURE_SOURCES
   dom0/xenstore/store.cpp
   dom0/xenstore/ring.cpp
   dom0/xenstore/protocol.cpp
+  dom0/xenstore/local_watch.cpp
   dom0/block/mbr.cpp
   dom0/block/ata_identify.cpp
   dom0/block/disk_name.cpp
   dom0/block/blkif_request.cpp
+  dom0/block/disk_spec.cpp
 )
 list(TRANSFORM MENHIR_DOM0_PURE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/../)
 

@@ -2,9 +2,13 @@
 // VIRQ_DOM_EXC; dom0 then looks at each domain it knows and applies the
 // config's action as xl does (xl_vmcontrol.c's handle_domain_death):
 // destroy, restart (destroy and create again, with the same config) or
-// preserve (leave it shut down or crashed for inspection).
+// preserve (leave it shut down or crashed for inspection). A domain's
+// disks are given to it between building and unpausing, as libxl adds its
+// devices before the domain runs; they go with the domain.
 #include "toolstack.hpp"
 
+#include "block/blkback.hpp"
+#include "block/disks.hpp"
 #include "console_backend.hpp"
 #include "terminal.hpp"
 #include "xenstored.hpp"
@@ -69,6 +73,58 @@ const char* reason_name(uint8_t reason) {
     return "shut down";
 }
 
+// The name of a domain, for messages: the config's for ours, else the hypervisor's.
+const char* domain_name(uint16_t domid, abi::DomainInfo& info) {
+    if (const Record* r = find(domid)) return r->cfg.name;
+    return get_info(domid, info) == 0 ? info.name : "?";
+}
+
+// Disk `d` of domain `domid` ('name'): its target found, the one-writer
+// rule kept (Xen's block script refuses a disk a guest writes, or one a
+// guest uses when asked for writing), then served. False with the reason
+// printed as xl prints it.
+bool attach_disk(uint16_t domid, const char* name, const block::DiskSpec& d) {
+    block::Extent e;
+    const block::OpenError oe = block::resolve(d.target, e);
+    if (oe != block::OpenError::none) {
+        print("xl: cannot give domain '%s' disk %s: %s: %s\n", name, d.vdev, d.target, block::to_string(oe));
+        return false;
+    }
+    uint16_t other = 0;
+    if (blkback::conflicts(e, d.writable, other)) {
+        // Which of its disks, for a message naming both ends.
+        static blkback::VbdInfo vbds[blkback::MAX_VBDS];
+        const unsigned n = blkback::list(other, vbds, blkback::MAX_VBDS);
+        const blkback::VbdInfo* v = nullptr;
+        for (unsigned i = 0; i < n && !v; ++i) {
+            const block::Extent& x = vbds[i].extent;
+            if (x.disk == e.disk && x.start < e.start + e.sectors && e.start < x.start + x.sectors &&
+                (d.writable || vbds[i].writable))
+                v = &vbds[i];
+        }
+        if (other == domid) {
+            print("xl: cannot give domain '%s' disk %s (%s): its %s already has %s, and a disk has one writer or any "
+                  "number of readers\n",
+                  name, d.vdev, d.target, v ? v->vdev : "other disk", v ? v->target : "it");
+            return false;
+        }
+        abi::DomainInfo info{};
+        const char* oname = domain_name(other, info);
+        print("xl: cannot give domain '%s' disk %s (%s, %s): domain %u (%s) has %s as %s %s, and a disk has one writer "
+              "or any number of readers\n",
+              name, d.vdev, d.target, d.writable ? "writable" : "read-only", other, oname, v ? v->target : "it",
+              v ? v->vdev : "a disk", v ? (v->writable ? "writable" : "read-only") : "");
+        return false;
+    }
+    char why[128] = "";
+    const long rc = blkback::add(domid, d.devid, d.vdev, d.target, e, d.writable, why, sizeof why);
+    if (rc != 0) {
+        print("xl: cannot give domain '%s' disk %s (%s): %s (error %ld)\n", name, d.vdev, d.target, why, rc);
+        return false;
+    }
+    return true;
+}
+
 // Builds and starts cfg's domain; its id or -1 (reason printed).
 long build_and_start(const xl::DomainConfig& cfg) {
     const uint64_t t0 = rdtsc();
@@ -94,9 +150,20 @@ long build_and_start(const xl::DomainConfig& cfg) {
     // Its /local/domain/N before it runs, as xl writes it before unpausing.
     const long xrc = xenstored::introduce(b.domid, b.store_gfn, b.store_port, cfg.name);
     if (xrc != 0) print("dom0: d%u: not introduced to xenstore: error %ld\n", b.domid, xrc);
-    const long rc = unpause_domain(b.domid);
-    if (rc != 0) {
-        print("xl: cannot start domain '%s' (d%u): error %ld\n", cfg.name, b.domid, rc);
+    bool disks_ok = true;
+    for (unsigned i = 0; i < cfg.nr_disks && disks_ok; ++i) {
+        if (xrc != 0) {   // its frontend directories live in the store
+            print("xl: cannot give domain '%s' its disks: it has no xenstore\n", cfg.name);
+            disks_ok = false;
+            break;
+        }
+        disks_ok = attach_disk(b.domid, cfg.name, cfg.disks[i]);
+    }
+    const long rc = disks_ok ? unpause_domain(b.domid) : 0;
+    if (!disks_ok || rc != 0) {
+        if (rc != 0) print("xl: cannot start domain '%s' (d%u): error %ld\n", cfg.name, b.domid, rc);
+        else print("xl: domain '%s' (d%u) not created: nothing is left of it\n", cfg.name, b.domid);
+        blkback::remove_domain(b.domid);
         consoles::detach(b.domid);
         (void)xenstored::release(b.domid);
         (void)destroy_domain(b.domid);
@@ -109,6 +176,7 @@ void forget(Record& r) { r = Record{}; }
 
 // The domain goes with its console and xenstore entries; 0 or Xen's -errno.
 long teardown(uint16_t domid) {
+    blkback::remove_domain(domid);
     consoles::detach(domid);
     (void)xenstored::release(domid);
     return destroy_domain(domid);
@@ -156,6 +224,7 @@ void handle_domain_exceptions() {
         abi::DomainInfo info{};
         const long rc = get_info(r.domid, info);
         if (rc == -xen::XEN_ESRCH) {   // destroyed behind our back
+            blkback::remove_domain(r.domid);
             consoles::detach(r.domid);
             forget(r);
             continue;
@@ -190,6 +259,9 @@ bool start(FileReader reader, bool take_consoles) {
         print("dom0: bind_virq(VIRQ_DOM_EXC) -> %ld: domains that stop will not be noticed\n", port);
     if (take_consoles) consoles::take_over_boot_consoles();
     (void)xenstored::start();
+    // The disks, so that a config's disk = [...] finds them (test=disk
+    // may have done this already; it is done once).
+    (void)block::disks_init();
     return port > 0;
 }
 
@@ -226,17 +298,21 @@ const xl::DomainConfig* config_of(uint16_t domid) {
     return r ? &r->cfg : nullptr;
 }
 
-bool work_pending() { return g_dom_exc || consoles::work_pending() || xenstored::pending(); }
+bool work_pending() {
+    return g_dom_exc || consoles::work_pending() || xenstored::pending() || blkback::work_pending();
+}
 
 void poll() {
     consoles::poll();
-    xenstored::poll();
+    xenstored::poll();   // before blkback: it delivers the watch events blkback follows
+    blkback::poll();
     if (g_dom_exc) {
         g_dom_exc = false;
         handle_domain_exceptions();
         xenstored::domains_changed();
         consoles::poll();
         xenstored::poll();
+        blkback::poll();
     }
 }
 

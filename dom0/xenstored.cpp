@@ -1,5 +1,6 @@
 // See xenstored.hpp. One Conn per served domain: the mapped ring, the local
 // port, the request being collected and the replies waiting for rsp[].
+// dom0's own watches' events wait in g_local (xenstore/local_watch).
 #include "xenstored.hpp"
 
 #include "runtime/events.hpp"
@@ -10,6 +11,7 @@
 #include "domctl.hpp"
 #include "gfn_pool.hpp"
 #include "terminal.hpp"
+#include "xenstore/local_watch.hpp"
 #include "xenstore/protocol.hpp"
 #include "xenstore/ring.hpp"
 
@@ -42,6 +44,7 @@ struct Conn {
 
 xenstore::Store g_store;
 Conn g_conns[max_conns];
+xenstore::LocalWatches g_local;
 volatile bool g_dom_exc;
 bool g_started;
 
@@ -56,9 +59,13 @@ Conn* conn_of(uint16_t domid)
 
 void on_ring(uint32_t, void* ctx) { static_cast<Conn*>(ctx)->kick = true; }
 
-// Store events to the watcher's outbox; dom0's own watches have no ring.
+// Store events to the watcher's outbox, or to dom0's queue.
 void sink(void*, uint16_t domid, Str path, Str token)
 {
+    if (domid == 0) {
+        g_local.event(path, token);
+        return;
+    }
     Conn* c = conn_of(domid);
     if (!c || c->dead) return;
     if (!xenstore::push_event(c->out, path, token)) ++c->out.dropped_events;
@@ -317,7 +324,7 @@ bool start()
 
 bool pending()
 {
-    if (g_dom_exc) return true;
+    if (g_dom_exc || g_local.pending()) return true;
     for (const Conn& c : g_conns)
         if (c.used && !c.dead && c.kick) return true;
     return false;
@@ -331,6 +338,7 @@ void poll()
     }
     for (Conn& c : g_conns)
         if (c.used && !c.dead && c.kick) serve(c);
+    g_local.deliver();
 }
 
 void domains_changed() { g_dom_exc = true; }
@@ -340,5 +348,19 @@ Err write(const char* path, const char* value) { return g_store.write(0, 0, S(pa
 Err mkdir(const char* path) { return g_store.mkdir(0, 0, S(path)); }
 Err rm(const char* path) { return g_store.rm(0, 0, S(path)); }
 Err set_perms(const char* path, const xenstore::Perm* p, uint32_t n) { return g_store.set_perms(0, 0, S(path), p, n); }
+
+Err watch_local(const char* path, const char* token, LocalWatchFn fn, void* ctx)
+{
+    if (Err e = g_local.add(path, token, fn, ctx); e != Err::none) return e;
+    const Err e = g_store.watch(0, S(path), S(token));   // its first event finds the watch in g_local
+    if (e != Err::none) (void)g_local.remove(path, token);
+    return e;
+}
+
+Err unwatch_local(const char* path, const char* token)
+{
+    if (Err e = g_local.remove(path, token); e != Err::none) return e;
+    return g_store.unwatch(0, S(path), S(token));
+}
 
 } // namespace dom0::xenstored

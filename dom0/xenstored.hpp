@@ -8,6 +8,7 @@
 // Effectful. Single-threaded: call everything from dom0's main loop.
 #pragma once
 #include <cstdint>
+#include "xenstore/local_watch.hpp"
 #include "xenstore/store.hpp"
 
 namespace dom0::xenstored {
@@ -43,5 +44,18 @@ void domains_changed();
 [[nodiscard]] xenstore::Err rm(const char* path);
 [[nodiscard]] xenstore::Err set_perms(const char* path, const xenstore::Perm* perms, uint32_t n);
 xenstore::Store& store();
+
+// dom0's own watches (its back ends follow their frontends this way).
+// The callback never runs inside a store call: the events are queued and
+// delivered from poll() (pending() is true meanwhile), bounded, an event
+// that does not fit turning into one call with `rescan` set; the rules are
+// xenstore/local_watch.hpp's. Paths are absolute. Tokens name dom0's
+// watches: EEXIST if one has `token` already; E2BIG for a path of
+// LocalWatches::path_max bytes or a token of token_max; ENOSPC when all
+// are in use; the store's error otherwise.
+using LocalWatchFn = xenstore::LocalWatchFn;
+[[nodiscard]] xenstore::Err watch_local(const char* path, const char* token, LocalWatchFn fn, void* ctx);
+// ENOENT if no local watch has this path and token.
+[[nodiscard]] xenstore::Err unwatch_local(const char* path, const char* token);
 
 } // namespace dom0::xenstored

@@ -12,13 +12,25 @@ struct DiskSpec {
     bool writable{true};   // access=rw/w (default), r/ro: read-only
 };
 
-// Parses the positional form 'phy:/dev/hdb1,xvda,w' ([format,][vdev,][access,]target in
-// xl's order: format, vdev, access, target; a 'phy:' prefix on the target is allowed) and
-// the key=value form ('target=/dev/hdb1,vdev=xvda,access=w,format=raw,backendtype=phy').
-// False with a one-line message in `err` (no FILE:LINE: the caller adds it).
+// Parses one entry as xl's parser does. Comma-separated items: `key=value`
+// (format, vdev, access, backendtype, devtype, specification, backend),
+// `target=...` (takes the rest of the string, commas included), a few
+// flags, and positional values, which fill the slots not yet given in
+// the order target, format, vdev, access ('/dev/hdb1,raw,xvda,w';
+// '/dev/hdb1,,xvda' leaves format and access to their defaults). The
+// deprecated prefixes on a positional value ('phy:', 'file:', 'aio:',
+// 'tap:', 'raw:' ...) are stripped, and once one was seen the format slot
+// is skipped, so the classic 'phy:/dev/hdb1,xvda,w' is target, vdev,
+// access. A target not starting with '/' gets "/dev/" in front. Only
+// what dom0 can serve is accepted: format raw, backendtype phy, disks
+// (no cdrom), backend dom0; anything else is refused by name.
+// False with a one-line reason in `err` (no FILE:LINE: the caller adds it).
 [[nodiscard]] bool parse_disk_spec(const char* s, DiskSpec& out, char* err, size_t err_size);
 
-// xvdX[N], hdX[N], sdX[N] -> devid as xen-vbd-interface(7) numbers them; false if not a vdev.
+// xen-vbd-interface(7)'s names -> devid: xvdX[N] (disk letters a..z, aa..,
+// so xvdtq is disk 536), dN[pM], hdX[N] (disks a-d, partitions to 63),
+// sdX[N] (disks a-p, partitions to 15), or a plain number (decimal, 0x hex,
+// 0-prefixed octal) taken as the devid itself; false if none of these.
 [[nodiscard]] bool vdev_to_devid(const char* vdev, uint32_t& devid);
 
 }  // namespace dom0::block

@@ -5,6 +5,7 @@
 #include "tokenizer.hpp"
 #include "../xl/commands.hpp"
 #include "../xl/hypervisor.hpp"
+#include "dom0/block/disks.hpp"
 #include "dom0/console_backend.hpp"
 #include "dom0/terminal.hpp"
 #include "runtime/events.hpp"
@@ -46,7 +47,9 @@ void run_line(const char* line)
     if (guest::str_eq(cmd, "xl")) {
         (void)xl::run(words.argc, words.argv);
     } else if (guest::str_eq(cmd, "help")) {
-        print("dom0's shell: xl <subcommand> [args] (try 'xl help'), poweroff, reboot\n");
+        print("dom0's shell: xl <subcommand> [args] (try 'xl help'), disks, poweroff, reboot\n");
+    } else if (guest::str_eq(cmd, "disks") && words.argc == 1) {
+        block::list_disks();   // what a disk = [...] target may name
     } else if (guest::str_eq(cmd, "poweroff") && words.argc == 1) {
         machine(xen::SHUTDOWN_poweroff, "powering off");
     } else if (guest::str_eq(cmd, "reboot") && words.argc == 1) {

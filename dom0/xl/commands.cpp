@@ -6,7 +6,9 @@
 #include "cpu_list.hpp"
 #include "domain_lookup.hpp"
 #include "hypervisor.hpp"
+#include "dom0/block/blkback.hpp"
 #include "dom0/toolstack.hpp"
+#include "dom0/xenstored.hpp"
 #include "info_format.hpp"
 #include "list_format.hpp"
 #include "sched_credit.hpp"
@@ -20,6 +22,7 @@ namespace dom0::xl {
 namespace {
 
 namespace abi = menhir::abi;
+using guest::format;
 using guest::print;
 
 // Room for the largest table: vcpu-list or list -l of 128 domains.
@@ -326,6 +329,48 @@ int cmd_uptime(size_t argc, const char* const* argv)
     return 0;
 }
 
+// A frontend key as libxl's diskinfo reads it: strtoul of the value, -1 when absent.
+int64_t frontend_key(uint16_t domid, uint32_t devid, const char* key)
+{
+    char path[96], value[24];
+    format(path, sizeof path, "/local/domain/%u/device/vbd/%u/%s", domid, devid, key);
+    uint32_t len = 0;
+    if (xenstored::read(path, value, sizeof value - 1, len) != xenstore::Err::none) return -1;
+    value[len] = '\0';
+    int64_t v = 0;
+    for (uint32_t i = 0; i < len && value[i] >= '0' && value[i] <= '9'; ++i) v = v * 10 + (value[i] - '0');
+    return v;
+}
+
+int cmd_block_list(size_t argc, const char* const* argv)
+{
+    if (argc < 2) {
+        print("'xl block-list' requires at least 1 argument.\n\nUsage: xl block-list <Domain(s)>\n");
+        return 2;
+    }
+    if (!load_domains()) return 1;
+    block_list_header(text);
+    static blkback::VbdInfo vbds[blkback::MAX_VBDS];
+    for (size_t a = 1; a < argc; ++a) {
+        const long i = find_domain(argv[a], doms, dom_count);
+        if (i < 0) {   // xl goes on with the next one
+            flush();
+            print("%s is an invalid domain identifier\n", argv[a]);
+            continue;
+        }
+        const uint16_t id = doms[i].domain;
+        const unsigned n = blkback::list(id, vbds, blkback::MAX_VBDS);
+        for (unsigned k = 0; k < n; ++k) {
+            const uint32_t devid = vbds[k].devid;
+            block_list_row(text, BlockRow{devid, 0, id, frontend_key(id, devid, "state"),
+                                          frontend_key(id, devid, "event-channel"), frontend_key(id, devid, "ring-ref"),
+                                          vbds[k].be_path});
+        }
+    }
+    flush();
+    return 0;
+}
+
 int cmd_help(size_t, const char* const*);
 
 Command table[] = {
@@ -345,6 +390,7 @@ Command table[] = {
     {"sched-credit", cmd_sched_credit, "xl sched-credit [-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]",
      "Get/set credit scheduler parameters"},
     {"uptime", cmd_uptime, "xl uptime [Domain, ...]", "Print uptime for all/some domains"},
+    {"block-list", cmd_block_list, "xl block-list <Domain(s)>", "List virtual block devices for a domain"},
     {"help", cmd_help, "xl help", "Print this help"},
 };
 
@@ -352,7 +398,7 @@ int cmd_help(size_t, const char* const*)
 {
     text.str("Usage xl <subcommand> [args]\n\nxl full list of subcommands:\n\n");
     for (const Command& c : table) text.put(' ').left(c.name, 19).put(' ').str(c.summary).put('\n');
-    text.str("\nand, in dom0's shell: help, poweroff, reboot\n");
+    text.str("\nand, in dom0's shell: help, disks, poweroff, reboot\n");
     flush();
     return 0;
 }

@@ -605,7 +605,21 @@ void Parser::apply(Key k, const Setting& s, DomainConfig& out) {
                         emit(false);
                         return;
                     }
-                    for (size_t i = 0; i <= n; ++i) out.disks[count][i] = atom_[i];
+                    // Judged now, so a bad entry is FILE:LINE and nothing is created.
+                    block::DiskSpec& d = out.disks[count];
+                    char why[160];
+                    if (!block::parse_disk_spec(atom_, d, why, sizeof why)) {
+                        start(t.line, false).add(key).add(": '").add(atom_).add("': ").add(why);
+                        emit(false);
+                        return;
+                    }
+                    for (unsigned i = 0; i < count; ++i)
+                        if (out.disks[i].devid == d.devid) {
+                            start(t.line, false).add(key).add(": '").add(atom_).add("': vdev ").add(d.vdev).add(
+                                " is already this domain's ").add(out.disks[i].vdev);
+                            emit(false);
+                            return;
+                        }
                     out.nr_disks = ++count;
                 } else {
                     const char* why = fits ? parse_cpu_list(atom_, &out.vcpu_cpus[count]) : "value too long";

@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "dom0/block/disk_spec.hpp"
+
 namespace dom0::xl {
 
 // xl.cfg's on_poweroff / on_reboot / on_crash actions (xl.cfg(5)); only these three are offered.
@@ -34,7 +36,7 @@ struct DomainConfig {
     uint32_t cpu_weight = 256;              // credit scheduler defaults
     uint32_t cap = 0;                       // 0: no cap
     unsigned nr_disks = 0;
-    char disks[MAX_DISKS][DISK_SPEC_MAX_LEN + 1] = {};  // raw `disk` entries, parsed by the disk issue
+    block::DiskSpec disks[MAX_DISKS] = {};  // `disk` entries, parsed and checked (not yet opened)
     Action on_poweroff = Action::destroy;
     Action on_reboot = Action::restart;
     Action on_crash = Action::destroy;

@@ -131,4 +131,39 @@ void uptime_row(Text& t, const abi::DomainInfo& d, uint64_t seconds)
     t.put('\n');
 }
 
+namespace {
+// xl's "%-Nd": a signed number left-aligned in `width` columns.
+void left_num(Text& t, int64_t v, size_t width)
+{
+    char digits[24];
+    size_t n = 0;
+    if (v < 0) digits[n++] = '-';
+    n += decimal(v < 0 ? static_cast<uint64_t>(-v) : static_cast<uint64_t>(v), digits + n);
+    digits[n] = '\0';
+    t.left(digits, width);
+}
+} // namespace
+
+void block_list_header(Text& t)
+{
+    t.left("Vdev", 5).put(' ').left("BE", 3).put(' ').left("handle", 6).put(' ').left("state", 5).put(' ');
+    t.left("evt-ch", 6).put(' ').left("ring-ref", 8).put(' ').left("BE-path", 30).put('\n');
+}
+
+void block_list_row(Text& t, const BlockRow& r)
+{
+    left_num(t, r.devid, 5);
+    t.put(' ');
+    left_num(t, r.backend_id, 3);
+    t.put(' ');
+    left_num(t, r.frontend_id, 6);
+    t.put(' ');
+    left_num(t, r.state, 5);
+    t.put(' ');
+    left_num(t, r.evtch, 6);
+    t.put(' ');
+    left_num(t, r.ring_ref, 8);
+    t.put(' ').left(r.be_path, 30).put('\n');
+}
+
 } // namespace dom0::xl

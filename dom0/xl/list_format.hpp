@@ -1,6 +1,6 @@
 // xl list's outputs from the hypervisor's domain records: the table (`xl
 // list`), its state letters, the JSON of `xl list -l`, and `xl uptime`'s
-// table. Pure: builds on the host.
+// table, `xl block-list`'s. Pure: builds on the host.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,5 +27,21 @@ void list_json(Text& t, const menhir::abi::DomainInfo* doms, size_t count);
 void uptime_string(Text& t, uint64_t seconds);
 void uptime_header(Text& t);
 void uptime_row(Text& t, const menhir::abi::DomainInfo& d, uint64_t seconds);
+
+// One `xl block-list` row as libxl's diskinfo has it: the frontend's
+// state, event-channel and ring-ref keys, -1 for a key that is absent (a
+// frontend not connected yet, or one with a multi-page ring, which writes
+// ring-ref0.. instead).
+struct BlockRow {
+    uint32_t devid;
+    uint32_t backend_id;
+    uint32_t frontend_id;
+    int64_t state;
+    int64_t evtch;
+    int64_t ring_ref;
+    const char* be_path;
+};
+void block_list_header(Text& t);
+void block_list_row(Text& t, const BlockRow& r);
 
 } // namespace dom0::xl

@@ -271,3 +271,18 @@ TEST_CASE("text: full buffers truncate and say so", "[xl]")
     u.snum(-42, 5).put('|').seconds1(49'999'999, 4).put('|').seconds1(50'000'000, 4);
     CHECK(std::string(u.c_str()) == "  -42| 0.0| 0.1");
 }
+
+TEST_CASE("xl block-list: xl's header and \"%-5d %-3d %-6d %-5d %-6d %-8d %-30s\" rows", "[xl]")
+{
+    const std::string s = render([&](Text& t) {
+        block_list_header(t);
+        block_list_row(t, BlockRow{51712, 0, 3, 4, 13, 8, "/local/domain/0/backend/vbd/3/51712"});
+        block_list_row(t, BlockRow{51728, 0, 3, 1, -1, -1, "/local/domain/0/backend/vbd/3/51728"});
+        block_list_row(t, BlockRow{268439552, 0, 12, 4, 9, 4294967295ll, "/b"});
+    });
+    CHECK(s ==
+          "Vdev  BE  handle state evt-ch ring-ref BE-path                       \n"
+          "51712 0   3      4     13     8        /local/domain/0/backend/vbd/3/51712\n"
+          "51728 0   3      1     -1     -1       /local/domain/0/backend/vbd/3/51728\n"
+          "268439552 0   12     4     9      4294967295 /b                            \n");
+}

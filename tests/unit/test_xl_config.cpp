@@ -88,7 +88,7 @@ TEST_CASE("xl.cfg: every key", "[xl_config]") {
         "cpus='0-3,^1'\n"
         "cpu_weight=512\n"
         "cap=50\n"
-        "disk=['phy:/dev/sda,xvda,w', 'file:/img,xvdb,r']\n"
+        "disk=['phy:/dev/hdb1,xvda,w', 'format=raw,vdev=xvdb,access=r,target=/dev/hdb2']\n"
         "on_poweroff='preserve'\n"
         "on_reboot='destroy'\n"
         "on_crash='restart'\n");
@@ -107,8 +107,13 @@ TEST_CASE("xl.cfg: every key", "[xl_config]") {
     CHECK(r.cfg.cpu_weight == 512);
     CHECK(r.cfg.cap == 50);
     REQUIRE(r.cfg.nr_disks == 2);
-    CHECK(std::string(r.cfg.disks[0]) == "phy:/dev/sda,xvda,w");
-    CHECK(std::string(r.cfg.disks[1]) == "file:/img,xvdb,r");
+    CHECK(std::string(r.cfg.disks[0].target) == "/dev/hdb1");
+    CHECK(std::string(r.cfg.disks[0].vdev) == "xvda");
+    CHECK(r.cfg.disks[0].devid == 51712);
+    CHECK(r.cfg.disks[0].writable);
+    CHECK(std::string(r.cfg.disks[1].target) == "/dev/hdb2");
+    CHECK(r.cfg.disks[1].devid == 51728);
+    CHECK_FALSE(r.cfg.disks[1].writable);
     CHECK(r.cfg.on_poweroff == Action::preserve);
     CHECK(r.cfg.on_reboot == Action::destroy);
     CHECK(r.cfg.on_crash == Action::restart);
@@ -198,27 +203,44 @@ TEST_CASE("xl.cfg: ranges of the numbers", "[xl_config]") {
     CHECK(r.ok);
 }
 
+TEST_CASE("xl.cfg: disk entries are judged at parse time", "[xl_config]") {
+    expect_error(BASE + "disk = [ 'phy:/dev/hdb1,xvda,w',\n 'phy:/dev/hdb2,xvda,r' ]\n",
+                 "t.cfg:4: disk: 'phy:/dev/hdb2,xvda,r': vdev xvda is already this domain's xvda");
+    expect_error(BASE + "disk = [ 'phy:/dev/hdb1,xvda,w', 'phy:/dev/hdb2,hda,r',\n 'hdb3,,51712' ]\n",
+                 "t.cfg:4: disk: 'hdb3,,51712': vdev 51712 is already this domain's xvda");
+    expect_error(BASE + "disk = [ 'phy:/dev/hdb1,xvda,q' ]\n",
+                 "t.cfg:3: disk: 'phy:/dev/hdb1,xvda,q': unknown value for access: 'q'");
+    expect_error(BASE + "disk = [ '/dev/hdb1,qcow2,xvda' ]\n",
+                 "t.cfg:3: disk: '/dev/hdb1,qcow2,xvda': format 'qcow2' is not supported: dom0 serves raw disks only");
+    expect_error(BASE + "disk = [ 3 ]\n", "t.cfg:3: disk: '3': no vdev (the guest's name for the disk, e.g. xvda)");
+    // Only the last `disk` is judged, as xl only reads that one.
+    Result r = parse(BASE + "disk = [ 'bad' ]\ndisk = [ 'phy:/dev/hdb1,xvda,w' ]\n");
+    REQUIRE(r.ok);
+    REQUIRE(r.cfg.nr_disks == 1);
+    CHECK(r.cfg.disks[0].devid == 51712);
+}
+
 TEST_CASE("xl.cfg: lists across lines", "[xl_config]") {
     Result r = parse(BASE +
                      "disk = [\n"
-                     "    'a',   # first\n"
+                     "    'hdb1,,xvda',   # first\n"
                      "\n"
-                     "    \"b\"\n"
-                     "    , 'c',\n"
+                     "    \"hdb2,,xvdb\"\n"
+                     "    , 'hdb3,,xvdc',\n"
                      "]\n"
                      "memory = 8\n");
     REQUIRE(r.ok);
     CHECK(r.lines.empty());
     REQUIRE(r.cfg.nr_disks == 3);
-    CHECK(std::string(r.cfg.disks[0]) == "a");
-    CHECK(std::string(r.cfg.disks[1]) == "b");
-    CHECK(std::string(r.cfg.disks[2]) == "c");
+    CHECK(std::string(r.cfg.disks[0].target) == "/dev/hdb1");
+    CHECK(std::string(r.cfg.disks[1].target) == "/dev/hdb2");
+    CHECK(std::string(r.cfg.disks[2].vdev) == "xvdc");
     CHECK(r.cfg.memory_mib == 8);
 
     r = parse(BASE + "disk = []\n");
     REQUIRE(r.ok);
     CHECK(r.cfg.nr_disks == 0);
-    r = parse(BASE + "disk = [ 'x', ]\n");
+    r = parse(BASE + "disk = [ 'phy:/dev/hda,hda,r', ]\n");
     REQUIRE(r.ok);
     CHECK(r.cfg.nr_disks == 1);
 
@@ -233,7 +255,9 @@ TEST_CASE("xl.cfg: lists across lines", "[xl_config]") {
     expect_error(BASE + "disk = 'a'\n", "t.cfg:3: disk: is a single value but should be a list");
     expect_error(BASE + "memory = [ 8 ]\n", "t.cfg:3: memory: is a list but should be a single value");
     expect_error(BASE + "name = [ 'a' ]\n", "t.cfg:3: name: is a list but should be a single value");
-    expect_error(BASE + "disk = ['1','2','3','4','5','6','7','8',\n'9']\n", "t.cfg:4: disk: more than 8 disks");
+    expect_error(BASE + "disk = ['hdb1,,xvda','hdb1,,xvdb','hdb1,,xvdc','hdb1,,xvdd','hdb1,,xvde','hdb1,,xvdf',"
+                        "'hdb1,,xvdg','hdb1,,xvdh',\n'hdb1,,xvdi']\n",
+                 "t.cfg:4: disk: more than 8 disks");
     expect_error(BASE + "disk = ['" + std::string(128, 'x') + "']\n",
                  "t.cfg:3: disk: disk spec longer than 127 characters");
 }
