@@ -39,7 +39,7 @@ import re
 import time
 
 from harness import (BUILD_DIR, Machine, PROMPT, TestFailure, check, guest, iso_with_dom0_files,
-                     shell_command as sh)
+                     shell_command as sh, wait_domain, xl_list)
 
 SECTORS = 131072
 P1_START, P1_COUNT = 2048, 20480
@@ -112,28 +112,6 @@ with open(IMAGE, "wb") as f:
 
 iso = iso_with_dom0_files("domu_disk", files)
 
-LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
-
-
-def xl_list(m):
-    out = {}
-    for l in sh(m, "xl list"):
-        r = LIST_ROW.match(l)
-        if r:
-            out[r.group(1)] = int(r.group(2))
-    check("Domain-0" in out, "xl list has no Domain-0 (dom0's shell is not answering?)")
-    return out
-
-
-def wait_domain(m, name, present, timeout=90):
-    deadline = time.monotonic() + timeout
-    while True:
-        doms = xl_list(m)
-        if (name in doms) == present:
-            return doms
-        if time.monotonic() > deadline:
-            raise TestFailure("%s still %s after %ds: %r" % (name, "absent" if present else "present", timeout, doms))
-        time.sleep(1)
 
 
 def create(m, name):

@@ -37,7 +37,7 @@ import os
 import re
 import time
 
-from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR,
+from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR, wait_domain, xl_list,
                      TestFailure)
 
 CYCLES = int(os.environ.get("XL_LIFECYCLE_CYCLES", "50"))
@@ -69,17 +69,6 @@ for name, text in CONFIGS.items():
 iso = iso_with_dom0_files("xl_lifecycle", files, modules=[
     (DEMO, 'domain name=withrd memory=8 cmdline="boot-time ramdisk"'), (CONFIG_RAMDISK, "ramdisk")])
 
-LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
-
-
-def xl_list(m):
-    out = {}
-    for l in sh(m, "xl list"):
-        r = LIST_ROW.match(l)
-        if r:
-            out[r.group(1)] = (int(r.group(2)), int(r.group(3)), r.group(5))
-    check("Domain-0" in out, "xl list has no Domain-0")
-    return out
 
 
 def free_memory(m):
@@ -99,17 +88,6 @@ def attach(m, dom, expect):
 def detach(m):
     m.send("\x1d")
     m.wait_for(re.escape(PROMPT), timeout=30, partial=True)
-
-
-def wait_domain(m, name, present, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        doms = xl_list(m)
-        if (name in doms) == present:
-            return doms
-        if time.monotonic() > deadline:
-            raise TestFailure("%s still %s after %ds: %r" % (name, "absent" if present else "present", timeout, doms))
-        time.sleep(1)
 
 
 with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
