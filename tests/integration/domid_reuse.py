@@ -65,7 +65,7 @@ def create(m, role):
     check(not any("rror" in l or "annot" in l for l in out), "xl create %s: %r" % (role, out))
 
 
-with Machine(cpus=2, iso=iso, timeout=600, name="domid_reuse") as m:
+with Machine(cpus=2, iso=iso, timeout=280, name="domid_reuse") as m:
     m.wait_for(r"^menhir: domain ids up to 3 \(max_domid\)$", timeout=180)
     m.wait_for(r"^menhir: d1: console handed over to dom0", timeout=120)
     m.wait_for(re.escape(PROMPT), timeout=120, partial=True)
