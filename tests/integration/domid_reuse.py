@@ -1,25 +1,30 @@
 #!/usr/bin/env python3
 """References by domain id never act on a new domain that got a dead one's id
 (issue 7, "Teardown and reuse are race-free"). One boot of build/menhir.iso
-(dom0, boot-demo as d1) with max_domid=3, so that the id rover hands out 3
-again right after its domain died; dom0's xl creates three domains of
-tests/guests/reuse:
+(dom0, boot-demo as d1) with max_domid=3, so that the id rover hands a dead
+domain's id to the next domain; dom0's xl creates four domains of
+tests/guests/reuse, one after the other:
 
   holder (d2)    binds the victim's unbound port, maps its ref 8 read-only
   victim (d3)    powers off while both are held; xl destroys it
-  newcomer (d3)  the same id (asserted from the console and `xl list`); its
-                 first port is where the victim's port was (asserted), a
-                 trap for a send misrouted by id; it grants ref 8 to the
-                 holder too
+  newcomer (d3)  the same id (asserted from its console line and `xl list`);
+                 its first port is where the victim's port was (asserted), a
+                 trap for a send misrouted by id; it grants refs 8 and 9 to
+                 the holder too
+  heir (d2)      the holder's id, once the holder died with ref 9 mapped
 
-Then the holder, through its stale references: its port is unbound for d3,
-as Xen's evtchn_close leaves a dead peer's port, and sends on it return 0
+Through its stale references the holder finds its port unbound for d3, as
+Xen's evtchn_close leaves a dead peer's port, and its sends on it return 0
 and reach nobody (the newcomer counts no event on the trap port nor on any
 port it did not bind); the stale mapping still shows the victim's page, not
 the newcomer's; unmapping the stale handle (same granter id, same ref number)
-leaves the newcomer's ref 8 pinned: GTF_reading still set and its
-end_access refused until the holder unmaps its own mapping of it. Every
-check line ok, no FAIL, all three power off and are destroyed, and the
+leaves the newcomer's ref 8 pinned: GTF_reading still set and its end_access
+refused until the holder unmaps its own mapping of it. The holder then dies
+with the newcomer's ref 9 mapped: ref 9 must be unpinned at once (a pin left
+under the id 2 would let the heir map and unpin it as its own), the
+newcomer's port is left unbound for d2 and the heir binds that very port (as
+Xen allows), maps ref 9 (pinned meanwhile) and unmaps it (revocable after).
+Every check line ok, no FAIL, all four power off and are destroyed, and the
 hypervisor's free frame count (debug key m) is back where it was: the
 victim's page was freed once the holder's stale mapping went.
 """
@@ -31,9 +36,10 @@ from harness import Machine, check, guest, iso_with_dom0_files, shell_command as
 WORK = os.path.join(BUILD_DIR, "test-isos", "domid_reuse")
 os.makedirs(WORK, exist_ok=True)
 HOLDER, VICTIM = 2, 3    # boot-demo is d1; max_domid=3 gives the victim's id to the newcomer
-HOLDER_CHECKS, NEWCOMER_CHECKS = 13, 8   # tests/guests/reuse/main.cpp
+CHECKS = {"holder": 15, "newcomer": 13, "heir": 3}   # tests/guests/reuse/main.cpp
+IDS = {"holder": HOLDER, "newcomer": VICTIM, "heir": HOLDER}
 
-ROLES = {"holder": VICTIM, "victim": HOLDER, "newcomer": HOLDER}
+ROLES = {"holder": VICTIM, "victim": HOLDER, "newcomer": HOLDER, "heir": VICTIM}
 files = [(guest("reuse"), "/boot/reuse.elf")]
 for role, peer in ROLES.items():
     path = os.path.join(WORK, role + ".cfg")
@@ -89,28 +95,41 @@ with Machine(cpus=2, iso=iso, timeout=280, name="domid_reuse") as m:
 
     # The newcomer must really have the victim's id, and its trap where the victim's port was.
     create(m, "newcomer")
-    n = m.wait_for(r"^\(d(\d+)\) reuse: newcomer d(\d+): ref 8 and port \d+ for d%d, trap port (\d+)$" % HOLDER,
+    n = m.wait_for(r"^\(d(\d+)\) reuse: newcomer d(\d+): ref 8 and port (\d+) for d%d, trap port (\d+)$" % HOLDER,
                    timeout=90)
     check(int(n.group(1)) == VICTIM and int(n.group(2)) == VICTIM,
           "the newcomer got id %s, not the victim's %d: no id was reused" % (n.group(1), VICTIM))
-    check(int(n.group(3)) == victim_port, "the newcomer's trap port is %s, not the victim's port %d: a send "
-          "misrouted by id would miss it" % (n.group(3), victim_port))
+    newcomer_port = int(n.group(3))
+    check(int(n.group(4)) == victim_port, "the newcomer's trap port is %s, not the victim's port %d: a send "
+          "misrouted by id would miss it" % (n.group(4), victim_port))
 
-    # Each powers off when done, or at its first FAIL.
+    # The holder dies with the newcomer's ref 9 mapped; the heir gets its id and the port it left.
     m.wait_for_all([r"^menhir: domain %d \(holder\) destroyed" % HOLDER,
+                    r"^\(d%d\) reuse: newcomer: the holder is gone; waiting for a new d%d$" % (VICTIM, HOLDER)],
+                   timeout=180, anywhere=True)
+    doms = xl_list(m)
+    check(doms.get("newcomer") == VICTIM and "holder" not in doms, "xl list after the holder died: %r" % doms)
+    create(m, "heir")
+    h = m.wait_for(r"^\(d(\d+)\) reuse: heir d(\d+): bound port \d+ to d%d port (\d+)$" % VICTIM, timeout=90)
+    check(int(h.group(1)) == HOLDER and int(h.group(2)) == HOLDER,
+          "the heir got id %s, not the holder's %d: no id was reused" % (h.group(1), HOLDER))
+    check(int(h.group(3)) == newcomer_port, "the heir bound the newcomer's port %s, not the one the holder left "
+          "(%d)" % (h.group(3), newcomer_port))
+    # Each powers off when done, or at its first FAIL.
+    m.wait_for_all([r"^menhir: domain %d \(heir\) destroyed" % HOLDER,
                     r"^menhir: domain %d \(newcomer\) destroyed" % VICTIM], timeout=180, anywhere=True)
     m.settle(1)
 
     fails = [mt.group(0) for mt in m.find_all(r"^.*FAIL.*$")]
     check(not fails, "FAIL lines:\n%s" % "\n".join(fails))
-    for d, role, expected in ((HOLDER, "holder", HOLDER_CHECKS), (VICTIM, "newcomer", NEWCOMER_CHECKS)):
-        cases = m.find_all(r"^\(d%d\) reuse: (.+) -> (-?\d+) \(expected (-?\d+)\) (ok|FAIL)$" % d)
-        bad = [c.group(0) for c in cases if c.group(4) != "ok" or c.group(2) != c.group(3)]
-        check(not bad, "%s checks that failed:\n%s" % (role, "\n".join(bad)))
-        check(len(cases) == expected, "%s printed %d check lines, expected %d" % (role, len(cases), expected))
-        check(m.count(r"^\(d%d\) reuse: %s: %d checks ok$" % (d, role, expected)) == 1, "no '%s: %d checks ok'"
-              % (role, expected))
-    for d, role in ((VICTIM, "victim"), (HOLDER, "holder"), (VICTIM, "newcomer")):
+    cases = m.find_all(r"^\(d\d+\) reuse: (.+) -> (-?\d+) \(expected (-?\d+)\) (ok|FAIL)$")
+    bad = [c.group(0) for c in cases if c.group(4) != "ok" or c.group(2) != c.group(3)]
+    check(not bad, "checks that failed:\n%s" % "\n".join(bad))
+    check(len(cases) == sum(CHECKS.values()), "%d check lines, expected %d" % (len(cases), sum(CHECKS.values())))
+    for role, expected in CHECKS.items():
+        check(m.count(r"^\(d%d\) reuse: %s: %d checks ok" % (IDS[role], role, expected)) == 1,
+              "no '%s: %d checks ok'" % (role, expected))
+    for d, role in ((VICTIM, "victim"), (HOLDER, "holder"), (VICTIM, "newcomer"), (HOLDER, "heir")):
         check(m.count(r"^menhir: domain %d \(%s\) shut down: poweroff$" % (d, role)) == 1,
               "%s (d%d) did not power off once" % (role, d))
     check(m.count(r"crashed") == 0, "a domain crashed")
@@ -121,6 +140,6 @@ with Machine(cpus=2, iso=iso, timeout=280, name="domid_reuse") as m:
     check(frames1 == frames0, "%d frames free at the end, %d before the holder was created (%+d): the victim's "
           "held page (or more) was not freed" % (frames1, frames0, frames1 - frames0))
     check(m.count(r"PANIC") == 0, "the hypervisor panicked")
-    print("domid_reuse: d%d reused after its domain died; the holder's stale port, mapping and unmap left the "
-          "new d%d alone (%d + %d checks ok); %d frames free before and after; %.1fs"
-          % (VICTIM, VICTIM, HOLDER_CHECKS, NEWCOMER_CHECKS, frames0, m.elapsed()))
+    print("domid_reuse: d%d reused after the victim died: the holder's stale port, mapping and unmap left the "
+          "new d%d alone; d%d reused after the holder died with a pin: it was dropped (%d checks ok); %d frames "
+          "free before and after; %.1fs" % (VICTIM, VICTIM, HOLDER, sum(CHECKS.values()), frames0, m.elapsed()))

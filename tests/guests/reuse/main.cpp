@@ -1,5 +1,5 @@
-// reuse: the three roles of the domain-id reuse test (tests/integration/domid_reuse.py), chosen by the
-// command line: `role=holder|victim|newcomer peer=D`.
+// reuse: the four roles of the domain-id reuse test (tests/integration/domid_reuse.py), chosen by the
+// command line: `role=holder|victim|newcomer|heir peer=D`.
 //
 // The holder (peer = the victim's id X) binds the victim's one unbound port and maps its ref 8
 // read-only. The victim sends one event on that port and dies; a newcomer gets id X again (peer = the
@@ -10,6 +10,9 @@
 // newcomer counts events on every port (its first port sits where the victim's was, a trap for a send
 // misrouted by id) and, while the holder still maps its ref 8, finds GTF_reading set and end_access
 // refused; once the holder unmapped it, end_access succeeds.
+// Then the other way round: the holder dies with the newcomer's ref 9 mapped, which must leave ref 9
+// unpinned; the heir, the next domain with the holder's id (peer = X), binds the port the holder's
+// death left unbound for that id and maps ref 9, which is pinned while it does and revocable after.
 // One line per check, `reuse: CASE -> R (expected E) ok|FAIL` (tests/guests/lib/check.hpp).
 #include "../lib/check.hpp"
 #include "runtime/events.hpp"
@@ -26,6 +29,9 @@ extern "C" const char guest_name[] = "reuse";
 namespace {
 
 constexpr uint32_t REF = gnt::FIRST_FREE_REF;   // the ref both the victim and the newcomer grant
+constexpr uint32_t REF_LEFT = REF + 1;          // the newcomer's, which the holder dies with mapped
+constexpr uint16_t FLAGS_GRANTED = GTF_permit_access | GTF_readonly;
+constexpr uint16_t FLAGS_MAPPED = FLAGS_GRANTED | GTF_reading;
 constexpr uint8_t VICTIM_TAG = 0x11;
 constexpr uint8_t NEWCOMER_TAG = 0x77;
 constexpr uint64_t WAIT_MS = 120000;            // for another domain xl creates meanwhile
@@ -82,8 +88,8 @@ long bind_peer(uint16_t peer) {
     return rc;
 }
 
-long map_ref(uint16_t dom, uint64_t gpa, uint32_t* handle) {
-    return gnt::map(dom, REF, gpa, GNTMAP_host_map | GNTMAP_readonly, handle);
+long map_ref(uint16_t dom, uint64_t gpa, uint32_t* handle, uint32_t ref = REF) {
+    return gnt::map(dom, ref, gpa, GNTMAP_host_map | GNTMAP_readonly, handle);
 }
 
 [[noreturn]] void fail(const char* what) {
@@ -130,6 +136,7 @@ bool mapped_by_peer(uint32_t port) {
     if (trap_port <= 0) fail("EVTCHNOP_alloc_unbound(DOMID_SELF)");
     on(static_cast<uint32_t>(trap_port), trap);
     const uint32_t port = offer(holder, NEWCOMER_TAG);
+    gnt::grant_access(REF_LEFT, holder, gfn_of(g_page), true);
     on(port, partner);
     // dom0's console and xenstore ports may see events; every other port counts as unhandled.
     constexpr uint32_t params[] = {HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_STORE_EVTCHN};
@@ -146,17 +153,31 @@ bool mapped_by_peer(uint32_t port) {
     Checks c;
     c.expect("events on the trap port (the victim's port number)", static_cast<long>(g_counts[trap]), 0);
     c.expect("events on ports nobody bound", static_cast<long>(ev::unhandled_events()), 0);
-    c.expect("ref 8 flags after the holder unmapped its stale handle", gnt::entry_flags(REF),
-             GTF_permit_access | GTF_readonly | GTF_reading);
+    c.expect("ref 8 flags after the holder unmapped its stale handle", gnt::entry_flags(REF), FLAGS_MAPPED);
     c.expect("end_access of ref 8 while the holder maps it", gnt::end_access(REF), 0);
     if (ev::send(port) != 0) fail("notify the holder");
 
     if (!ev::wait_until([&] { return g_counts[partner] >= 2; }, WAIT_MS * ev::MS)) fail("the holder never unmapped");
     c.expect("end_access of ref 8 once the holder unmapped it", gnt::end_access(REF), 1);
+
+    // The holder dies with ref 9 mapped: its teardown drops that pin, and the heir, the next domain
+    // with its id, binds the port the holder's death left unbound for that id (as in Xen).
+    if (!poll_until([&] { return port_status(port).status != EVTCHNSTAT_interdomain; }, WAIT_MS))
+        fail("the holder never died");
+    const evtchn_status left = port_status(port);
+    c.expect("status of the holder's port after it died", left.status, EVTCHNSTAT_unbound);
+    c.expect("domain that port is left for", left.u.unbound.dom, holder);
+    c.expect("ref 9 flags after the holder died with it mapped", gnt::entry_flags(REF_LEFT), FLAGS_GRANTED);
+    print("reuse: newcomer: the holder is gone; waiting for a new d%u\n", holder);
+    if (!ev::wait_until([] { return g_counts[partner] >= 3; }, WAIT_MS * ev::MS)) fail("no word from the heir");
+    c.expect("ref 9 flags while the heir maps it", gnt::entry_flags(REF_LEFT), FLAGS_MAPPED);
+    if (ev::send(port) != 0) fail("notify the heir");
+    if (!ev::wait_until([] { return g_counts[partner] >= 4; }, WAIT_MS * ev::MS)) fail("the heir never unmapped");
+    c.expect("end_access of ref 9 once the heir unmapped it", gnt::end_access(REF_LEFT), 1);
     nap(200);   // for a stray event
     c.expect("events on the trap port at the end", static_cast<long>(g_counts[trap]), 0);
     c.expect("events on ports nobody bound at the end", static_cast<long>(ev::unhandled_events()), 0);
-    c.expect("events from the holder", static_cast<long>(g_counts[partner]), 2);
+    c.expect("events from the holder and the heir", static_cast<long>(g_counts[partner]), 4);
     if (c.failed == 0)
         print("reuse: newcomer: %u checks ok\n", c.passed);
     else
@@ -166,7 +187,8 @@ bool mapped_by_peer(uint32_t port) {
 
 [[noreturn]] void holder(uint16_t x) {
     const uint64_t old_gpa = alloc_unused_gfn() << 12, new_gpa = alloc_unused_gfn() << 12;
-    if (old_gpa == 0 || new_gpa == 0) fail("no unused guest-physical frames");
+    const uint64_t left_gpa = alloc_unused_gfn() << 12;
+    if (old_gpa == 0 || new_gpa == 0 || left_gpa == 0) fail("no unused guest-physical frames");
     print("reuse: holder d%u: waiting for d%u\n", xen_domid(), x);
 
     // The victim: its port and its page.
@@ -217,12 +239,43 @@ bool mapped_by_peer(uint32_t port) {
     if (ev::send(new_port) != 0) fail("notify the newcomer");
     if (!ev::wait_until([] { return g_counts[partner] >= 1; }, WAIT_MS * ev::MS)) fail("the newcomer never answered");
     c.expect("unmap the newcomer's handle", gnt::unmap(new_gpa, new_handle), GNTST_okay);
-    if (ev::send(new_port) != 0) fail("notify the newcomer");
+    uint32_t left_handle = 0;
+    c.expect("map the newcomer's ref 9", map_ref(x, left_gpa, &left_handle, REF_LEFT), GNTST_okay);
+    c.expect("page through it", page_tag(left_gpa), NEWCOMER_TAG);
     c.expect("events on the stale port (the victim's one before it died)", static_cast<long>(g_counts[stale]), 1);
     if (c.failed == 0)
-        print("reuse: holder: %u checks ok\n", c.passed);
+        print("reuse: holder: %u checks ok; dying with ref 9 mapped\n", c.passed);
     else
         print("reuse: holder: FAIL %u of %u checks\n", c.failed, c.passed + c.failed);
+    if (ev::send(new_port) != 0) fail("notify the newcomer");
+    poweroff();
+}
+
+// The next domain with the holder's id: binds the port the holder left, maps ref 9 as granted to
+// that id, and unmaps it when the newcomer has looked.
+[[noreturn]] void heir(uint16_t x) {
+    const uint64_t gpa = alloc_unused_gfn() << 12;
+    if (gpa == 0) fail("no unused guest-physical frame");
+    const long rc = bind_peer(x);
+    if (rc <= 0) fail("cannot bind the port the holder left");
+    const auto port = static_cast<uint32_t>(rc);
+    ev::clear_pending(port);
+    on(port, partner);
+    print("reuse: heir d%u: bound port %u to d%u port %u\n", xen_domid(), port, x,
+          port_status(port).u.interdomain.port);
+    Checks c;
+    uint32_t handle = 0;
+    c.expect("map the newcomer's ref 9", map_ref(x, gpa, &handle, REF_LEFT), GNTST_okay);
+    c.expect("page through it", page_tag(gpa), NEWCOMER_TAG);
+    irq_enable();
+    if (ev::send(port) != 0) fail("notify the newcomer");
+    if (!ev::wait_until([] { return g_counts[partner] >= 1; }, WAIT_MS * ev::MS)) fail("the newcomer never answered");
+    c.expect("unmap it", gnt::unmap(gpa, handle), GNTST_okay);
+    if (ev::send(port) != 0) fail("notify the newcomer");
+    if (c.failed == 0)
+        print("reuse: heir: %u checks ok\n", c.passed);
+    else
+        print("reuse: heir: FAIL %u of %u checks\n", c.failed, c.passed + c.failed);
     poweroff();
 }
 
@@ -233,11 +286,12 @@ extern "C" void guest_main(const hvm_start_info*) {
     uint64_t peer = 0;
     if (!cmdline_option(cmdline(), "role", role, sizeof role) || !cmdline_number(cmdline(), "peer", &peer) ||
         peer >= DOMID_FIRST_RESERVED)
-        fail("want role=holder|victim|newcomer peer=DOMID on the command line");
+        fail("want role=holder|victim|newcomer|heir peer=DOMID on the command line");
     if (!ev::init() || !ev::heartbeat_start(20 * ev::MS)) poweroff();
     const auto p = static_cast<uint16_t>(peer);
     if (str_eq(role, "holder")) holder(p);
     if (str_eq(role, "victim")) victim(p);
     if (str_eq(role, "newcomer")) newcomer(p);
+    if (str_eq(role, "heir")) heir(p);
     fail("unknown role");
 }
