@@ -31,7 +31,8 @@ victim's page was freed once the holder's stale mapping went.
 import os
 import re
 
-from harness import Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR, TO_DOMU
+from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR, TO_DOMU,
+                     TestFailure)
 
 WORK = os.path.join(BUILD_DIR, "test-isos", "domid_reuse")
 os.makedirs(WORK, exist_ok=True)
@@ -71,7 +72,7 @@ def create(m, role):
     check(not any("rror" in l or "annot" in l for l in out), "xl create %s: %r" % (role, out))
 
 
-with Machine(cpus=2, iso=iso, timeout=280, name="domid_reuse") as m:
+def run(m):
     m.wait_for(r"^menhir: domain ids up to 3 \(max_domid\)$", timeout=180)
     m.wait_for(r"^menhir: d1: console handed over to dom0", timeout=120)
     m.wait_for(re.escape(PROMPT), timeout=120, partial=True)
@@ -89,7 +90,7 @@ with Machine(cpus=2, iso=iso, timeout=280, name="domid_reuse") as m:
                     r"^\(d%d\) reuse: victim: held by d%d, powering off$" % (VICTIM, HOLDER),
                     r"^menhir: domain %d \(victim\) destroyed, frames free: \d+$" % VICTIM,
                     r"^\(d%d\) reuse: holder: the victim is gone; waiting for a new d%d$" % (HOLDER, VICTIM)],
-                   timeout=90)
+                   timeout=150)
     doms = xl_list(m)
     check("victim" not in doms and doms.get("holder") == HOLDER, "xl list after the victim died: %r" % doms)
 
@@ -143,3 +144,14 @@ with Machine(cpus=2, iso=iso, timeout=280, name="domid_reuse") as m:
     print("domid_reuse: d%d reused after the victim died: the holder's stale port, mapping and unmap left the "
           "new d%d alone; d%d reused after the holder died with a pin: it was dropped (%d checks ok); %d frames "
           "free before and after; %.1fs" % (VICTIM, VICTIM, HOLDER, sum(CHECKS.values()), frames0, m.elapsed()))
+
+
+with Machine(cpus=2, iso=iso, timeout=280, name="domid_reuse") as m:
+    try:
+        run(m)
+    except TestFailure as e:
+        # After a failed check a guest may stop, and its peer wait in vain: show what failed first.
+        fails = [mt.group(0) for mt in m.find_all(r"^.*FAIL.*$")]
+        if not fails:
+            raise
+        raise TestFailure("%s\n--- FAIL lines so far ---\n%s" % (e, "\n".join(fails))) from None

@@ -208,7 +208,7 @@ bool mapped_by_peer(uint32_t port) {
     // Xen's evtchn_close on the peer's death: our end goes back to unbound, for the dead domain's id.
     // Checked, not awaited forever: if it stayed bound, the sends below must still reach nobody.
     if (!poll_until([] { return g_counts[stale] >= 1; }, WAIT_MS)) fail("no word from the victim");
-    poll_until([&] { return port_status(old_port).status != EVTCHNSTAT_interdomain; }, 30000);
+    poll_until([&] { return port_status(old_port).status != EVTCHNSTAT_interdomain; }, 10000);
     Checks c;
     const evtchn_status after = port_status(old_port);
     c.expect("status of the stale port after the victim died", after.status, EVTCHNSTAT_unbound);
