@@ -115,12 +115,15 @@ iso = iso_with_dom0_files("domu_disk", files)
 
 
 def create(m, name):
-    """xl create /etc/xen/NAME.cfg; returns the new domain's id (from its first line)."""
+    """xl create /etc/xen/NAME.cfg; returns the new domain's id (from xl list: a
+    guest's first line may come before or after the prompt, and an earlier
+    domain's is in the output too), once the guest has said it is up."""
     out = sh(m, "xl create /etc/xen/%s.cfg" % name)
     bad = [l for l in out if "rror" in l or "refused" in l or "annot" in l]
     check(not bad, "xl create %s.cfg: %r" % (name, out))
-    up = m.wait_for(r'^\(d(\d+)\) blkfront: domain \1, cmdline "[^"]*"$', timeout=90, anywhere=True)
-    return int(up.group(1))
+    dom = wait_domain(m, name, True)[name][0]
+    m.wait_for(r'^\(d%d\) blkfront: domain %d, cmdline "[^"]*"$' % (dom, dom), timeout=90, anywhere=True)
+    return dom
 
 
 def guest_line(m, dom, text, timeout=180):
