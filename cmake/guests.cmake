@@ -7,7 +7,8 @@
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
-#                                          aliaser fuzzer deafener demo xsclient
+#                                          aliaser fuzzer deafener demo xsclient reuse
+#                                          blkfront
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -42,7 +43,8 @@ set(MENHIR_GUEST_XEN64_SOURCES
   ${MENHIR_RUNTIME_DIR}/smp.cpp
   ${MENHIR_RUNTIME_DIR}/smp_entry.S
   ${MENHIR_RUNTIME_DIR}/hvc.cpp
-  ${MENHIR_RUNTIME_DIR}/xenstore.cpp)
+  ${MENHIR_RUNTIME_DIR}/xenstore.cpp
+  ${MENHIR_RUNTIME_DIR}/blkfront.cpp)
 
 # Ring-3 set-up only the test guests use (never linked into dom0).
 set(MENHIR_TEST_USER_MODE_SOURCES
@@ -123,6 +125,7 @@ menhir_add_guest(evping  64 ${MENHIR_GUESTS_OUT}/evping.elf  ${MENHIR_GUEST_DIR}
 menhir_add_guest(evpong  64 ${MENHIR_GUESTS_OUT}/evpong.elf  ${MENHIR_GUEST_DIR}/evpong/main.cpp)
 menhir_add_guest(granter 64 ${MENHIR_GUESTS_OUT}/granter.elf ${MENHIR_GUEST_DIR}/granter/main.cpp)
 menhir_add_guest(mapper  64 ${MENHIR_GUESTS_OUT}/mapper.elf  ${MENHIR_GUEST_DIR}/mapper/main.cpp)
+menhir_add_guest(reuse   64 ${MENHIR_GUESTS_OUT}/reuse.elf   ${MENHIR_GUEST_DIR}/reuse/main.cpp)
 menhir_add_guest(sleeper 64 ${MENHIR_GUESTS_OUT}/sleeper.elf ${MENHIR_GUEST_DIR}/sleeper/main.cpp)
 menhir_add_guest(smp2    64 ${MENHIR_GUESTS_OUT}/smp2.elf    ${MENHIR_GUEST_DIR}/smp2/main.cpp)
 menhir_add_guest(hostile 64 ${MENHIR_GUESTS_OUT}/hostile.elf ${MENHIR_GUEST_DIR}/hostile/main.cpp)
@@ -174,4 +177,5 @@ set(MENHIR_DOM0_SOURCES
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf ${MENHIR_DOM0_SOURCES} ${MENHIR_DOM0_PURE_SOURCES})
 menhir_add_guest(demo    64 ${MENHIR_GUESTS_OUT}/demo.elf    ${MENHIR_GUEST_DIR}/demo/main.cpp)
 menhir_add_guest(xsclient 64 ${MENHIR_GUESTS_OUT}/xsclient.elf ${MENHIR_GUEST_DIR}/xsclient/main.cpp)
+menhir_add_guest(blkfront 64 ${MENHIR_GUESTS_OUT}/blkfront.elf ${MENHIR_GUEST_DIR}/blkfront/main.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)

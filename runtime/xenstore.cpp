@@ -220,6 +220,36 @@ bool event_pending() {
     return g_ring && load(g_ring->rsp_prod) != g_ring->rsp_cons;
 }
 
+namespace {
+// Moves watch events that came alone from the ring to the queue.
+void drain_ring() {
+    while (g_ring && load(g_ring->rsp_prod) != g_ring->rsp_cons && g_event_count < MAX_EVENTS) {
+        if (!receive(g_reply)) return;
+        if (g_reply.h.type == static_cast<uint32_t>(MsgType::watch_event)) queue_event(g_reply);
+    }
+}
+}  // namespace
+
+bool event_pending(const char* token) {
+    if (g_ring && load(g_ring->rsp_prod) != g_ring->rsp_cons && g_event_count < MAX_EVENTS) return true;
+    for (unsigned i = 0; i < g_event_count; ++i)
+        if (str_eq(g_events[(g_event_head + i) % MAX_EVENTS].token, token)) return true;
+    return false;
+}
+
+bool take_event(const char* token) {
+    drain_ring();
+    for (unsigned i = 0; i < g_event_count; ++i) {
+        if (!str_eq(g_events[(g_event_head + i) % MAX_EVENTS].token, token)) continue;
+        // Close the gap: the later events move up one place.
+        for (unsigned j = i; j + 1 < g_event_count; ++j)
+            g_events[(g_event_head + j) % MAX_EVENTS] = g_events[(g_event_head + j + 1) % MAX_EVENTS];
+        --g_event_count;
+        return true;
+    }
+    return false;
+}
+
 bool next_event(char* path, size_t path_size, char* token, size_t token_size) {
     // An event that came alone (no request waiting for a reply) is still in the ring.
     while (g_event_count == 0 && g_ring && load(g_ring->rsp_prod) != g_ring->rsp_cons) {

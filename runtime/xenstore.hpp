@@ -31,5 +31,10 @@ const char* last_error();
 // be one (for a wait_until() condition).
 [[nodiscard]] bool next_event(char* path, size_t path_size, char* token, size_t token_size);
 [[nodiscard]] bool event_pending();
+// The same for one watch's token, leaving other watches' events queued
+// for their owners (a library waiting on its own watch inside a guest
+// that has others): take_event() drops the oldest event with `token`.
+[[nodiscard]] bool take_event(const char* token);
+[[nodiscard]] bool event_pending(const char* token);
 
 }  // namespace guest::xs

@@ -19,7 +19,7 @@ struct EptReader {
 };
 
 template <typename Copy>
-bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
+bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, bool through_grants, Copy&& fn)
 {
     const uint64_t cr0 = vmx::read(vmx::Field::guest_cr0);
     const uint64_t cr3 = vmx::read(vmx::Field::guest_cr3);
@@ -37,8 +37,11 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
         // Not through a grant mapping, as Xen's __hvm_copy refuses one
         // (HVMTRANS_unhandleable): hypercall arguments live in the
         // caller's own memory, not in a page another domain may revoke.
+        // An emulated instruction's access goes wherever the CPU's would
+        // (a grant unmap takes the p2m lock held here, so the frame stays).
         const auto e = v.domain->ept().translate(GuestPhys{t.gpa});
-        if (!e || !e->flags.read || (access == Access::write && !e->flags.write) || e->flags.grant) return false;
+        if (!e || !e->flags.read || (access == Access::write && !e->flags.write) || (e->flags.grant && !through_grants))
+            return false;
         const uint64_t contiguous = e->page_size - (t.gpa & (e->page_size - 1));
         const HostPhys hpa = e->phys;
         uint64_t chunk = t.page_bytes_left < contiguous ? t.page_bytes_left : contiguous;
@@ -49,20 +52,25 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
     return true;
 }
 
-} // namespace
-
-bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len)
+bool read(Vcpu& v, uint64_t linear, void* dst, size_t len, bool through_grants)
 {
-    return copy(v, linear, len, Access::read, [dst](const uint8_t* host, size_t off, size_t n) {
+    return copy(v, linear, len, Access::read, through_grants, [dst](const uint8_t* host, size_t off, size_t n) {
         __builtin_memcpy(static_cast<uint8_t*>(dst) + off, host, n);
     });
 }
 
-bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len)
+bool write(Vcpu& v, uint64_t linear, const void* src, size_t len, bool through_grants)
 {
-    return copy(v, linear, len, Access::write, [src](uint8_t* host, size_t off, size_t n) {
+    return copy(v, linear, len, Access::write, through_grants, [src](uint8_t* host, size_t off, size_t n) {
         __builtin_memcpy(host, static_cast<const uint8_t*>(src) + off, n);
     });
 }
+
+} // namespace
+
+bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len) { return read(v, linear, dst, len, false); }
+bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len) { return write(v, linear, src, len, false); }
+bool emulated_read(Vcpu& v, uint64_t linear, void* dst, size_t len) { return read(v, linear, dst, len, true); }
+bool emulated_write(Vcpu& v, uint64_t linear, const void* src, size_t len) { return write(v, linear, src, len, true); }
 
 } // namespace menhir::guest

@@ -45,7 +45,7 @@ import os
 import re
 import time
 
-from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR,
+from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR, wait_domain, xl_list,
                      TestFailure)
 
 CYCLES = int(os.environ.get("XL_LIFECYCLE_CYCLES", "50"))
@@ -95,18 +95,6 @@ with open(DISK, "wb") as f:
     mbr[510:512] = b"\x55\xaa"
     f.write(mbr)
 
-LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
-
-
-def xl_list(m):
-    out = {}
-    for l in sh(m, "xl list"):
-        r = LIST_ROW.match(l)
-        if r:
-            out[r.group(1)] = (int(r.group(2)), int(r.group(3)), r.group(5))
-    check("Domain-0" in out, "xl list has no Domain-0")
-    return out
-
 
 def free_memory(m):
     for l in sh(m, "xl info"):
@@ -125,17 +113,6 @@ def attach(m, dom, expect):
 def detach(m):
     m.send("\x1d")
     m.wait_for(re.escape(PROMPT), timeout=30, partial=True)
-
-
-def wait_domain(m, name, present, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        doms = xl_list(m)
-        if (name in doms) == present:
-            return doms
-        if time.monotonic() > deadline:
-            raise TestFailure("%s still %s after %ds: %r" % (name, "absent" if present else "present", timeout, doms))
-        time.sleep(1)
 
 
 def block_list(m, dom):

@@ -9,6 +9,12 @@
 //   poweroff | reboot  SCHEDOP_shutdown with that reason
 //   crash              an invalid opcode (the runtime's fault handler then
 //                      shuts the domain down with SHUTDOWN_crash)
+//   disk               its first virtual disk (device/vbd, connected through
+//                      runtime/blkfront on first use): size and features
+//   disk read LBA      sector LBA: `demo: disk: sector LBA: "TEXT"` (its
+//                      first 64 bytes, '.' for bytes that are not printable)
+//   disk write LBA TEXT  TEXT, zero-padded, as sector LBA (flushed when the
+//                      back end offers flushes): `demo: disk: wrote sector LBA`
 // Lines it does not know get `demo: unknown command 'X'`.
 // With a xenstore ring it also does what Linux does for `xl shutdown` and
 // `xl reboot`: it writes control/feature-poweroff and feature-reboot, watches
@@ -16,6 +22,7 @@
 // `demo: control/shutdown says 'X'`, clears the key and shuts down with that
 // reason. `no_control` on its command line: it offers no control interface
 // (like a guest without Xen's PV drivers), so xl refuses a graceful shutdown.
+#include "runtime/blkfront.hpp"
 #include "runtime/events.hpp"
 #include "runtime/hvc.hpp"
 #include "runtime/hypercall.hpp"
@@ -38,10 +45,73 @@ uint64_t ram_mib() {
     return bytes >> 20;
 }
 
+alignas(4096) char g_sector[blkif::sector_bytes];
+bool g_store = false;
+
+// Connects to the disk the first time it is asked for.
+bool disk_ready() {
+    if (blkfront::state() == blkfront::State::connected) return true;
+    if (!g_store) {
+        hvc::print("demo: disk: no xenstore\n");
+        return false;
+    }
+    if (blkfront::state() == blkfront::State::broken) (void)blkfront::disconnect();
+    blkfront::Options opts;
+    opts.timeout_ns = 10000 * ev::MS;
+    if (blkfront::open() != 0 || blkfront::connect(opts) != 0) {
+        hvc::print("demo: disk: %s\n", blkfront::last_error());
+        return false;
+    }
+    return true;
+}
+
+bool parse_lba(const char*& p, uint64_t& lba) {
+    if (*p < '0' || *p > '9') return false;
+    lba = 0;
+    while (*p >= '0' && *p <= '9') lba = lba * 10 + static_cast<uint64_t>(*p++ - '0');
+    if (*p == ' ') ++p;
+    else if (*p != '\0') return false;
+    return true;
+}
+
+void disk(const char* args) {
+    if (!disk_ready()) return;
+    const blkfront::Disk& d = blkfront::disk();
+    uint64_t lba = 0;
+    if (*args == '\0') {
+        hvc::print("demo: disk: vbd %u: %llu sectors (%llu MiB)%s, flush %s, ring %u pages, indirect %u\n", d.devid,
+                   static_cast<unsigned long long>(d.sectors), static_cast<unsigned long long>(d.sectors >> 11),
+                   (d.info & blkif::vdisk_readonly) ? ", read-only" : "", d.flush ? "yes" : "no", d.ring_pages,
+                   d.indirect_segments);
+    } else if (str_starts_with(args, "read ") && parse_lba(args += 5, lba) && *args == '\0') {
+        if (blkfront::read(lba, 1, g_sector) != 0) {
+            hvc::print("demo: disk: read of sector %llu failed: %s\n", static_cast<unsigned long long>(lba),
+                       blkfront::last_error());
+            return;
+        }
+        char text[65];
+        for (unsigned i = 0; i < 64; ++i) text[i] = g_sector[i] >= 0x20 && g_sector[i] < 0x7f ? g_sector[i] : '.';
+        text[64] = '\0';
+        hvc::print("demo: disk: sector %llu: \"%s\"\n", static_cast<unsigned long long>(lba), text);
+    } else if (str_starts_with(args, "write ") && parse_lba(args += 6, lba)) {
+        __builtin_memset(g_sector, 0, sizeof g_sector);
+        for (unsigned i = 0; args[i] && i < sizeof g_sector; ++i) g_sector[i] = args[i];
+        long rc = blkfront::write(lba, 1, g_sector);
+        if (rc == 0 && d.flush) rc = blkfront::flush();
+        if (rc != 0) hvc::print("demo: disk: write of sector %llu failed: %s\n", static_cast<unsigned long long>(lba),
+                                blkfront::last_error());
+        else hvc::print("demo: disk: wrote sector %llu\n", static_cast<unsigned long long>(lba));
+    } else {
+        hvc::print("demo: disk: usage: disk | disk read LBA | disk write LBA TEXT\n");
+    }
+}
+
 void run(const char* line) {
     if (str_eq(line, "")) return;
     if (str_eq(line, "help")) {
-        hvc::print("demo: commands: help, echo TEXT, poweroff, reboot, crash\n");
+        hvc::print("demo: commands: help, echo TEXT, poweroff, reboot, crash, disk [read LBA | write LBA TEXT]\n");
+    } else if (str_eq(line, "disk") || str_starts_with(line, "disk ")) {
+        disk(line[4] ? line + 5 : line + 4);
     } else if (str_starts_with(line, "echo ")) {
         hvc::print("demo: %s\n", line + 5);
     } else if (str_eq(line, "poweroff")) {
@@ -81,7 +151,8 @@ extern "C" void guest_main(const xen::hvm_start_info* si) {
                static_cast<unsigned long long>(ram_mib()), si->nr_modules, si->nr_modules == 1 ? "" : "s", cmdline());
     char unused[2];
     const bool no_control = cmdline_option(cmdline(), "no_control", unused, sizeof unused);
-    bool store = !no_control && xs::open();
+    g_store = xs::open();
+    bool store = !no_control && g_store;
     if (store) {
         store = xs::write("control/feature-poweroff", "1") >= 0 && xs::write("control/feature-reboot", "1") >= 0 &&
                 xs::watch("control/shutdown", "shutdown") >= 0;
