@@ -111,6 +111,7 @@ def iso_with_dom0_files(name, files, cmdline=None, base=None, modules=()):
 PROMPT = "dom0# "
 # Lines other writers put between the shell's (guests, the hypervisor, dom0's back ends).
 _OTHER = re.compile(r"^(\(d\d+\) |menhir: )")
+_OTHER_LINE = re.compile(r"^(?:\(d\d+\) |menhir: )[^\n]*\n", re.M)
 
 
 def shell_command(m, line, timeout=120):
@@ -121,18 +122,22 @@ def shell_command(m, line, timeout=120):
     last `dom0# LINE` (or bare `LINE`) before the output."""
     start = len(m.output())
     m.send(line + "\r")
-    # (A hypervisor line ends the prompt's line without a redraw: the rest
-    # of the echo is then a line of its own.)
-    echo = re.compile(r"(?:^|\n)(?:" + re.escape(PROMPT) + r")?" + re.escape(line) + r"\n")
+    # The hypervisor's own lines (and guest lines it prints for domains
+    # whose console it serves) end the prompt's line without a redraw, even
+    # in the middle of the echo: they are taken out, and the echo may then
+    # be cut by a line break anywhere.
+    echo = re.compile(r"(?:^|\n)(?:" + re.escape(PROMPT) + r")?" + "\n?".join(re.escape(c) for c in line) + r"\n")
     edited = any(ord(c) < 0x20 or ord(c) == 0x7f for c in line)
     deadline = time.monotonic() + timeout
     while True:
         base = max(0, start - len(PROMPT) - 1)
-        text = m.output()[base:]
+        raw = m.output()[base:]
+        text = _OTHER_LINE.sub("", raw)
         e = None
         if edited:
             # An edited line echoes its edits: the echo is the first line.
-            nl = text.find("\n", start - base)
+            nl = raw.find("\n", start - base)
+            text = raw
             body_start = nl + 1 if nl >= 0 else None
         else:
             for e in echo.finditer(text):
@@ -144,7 +149,7 @@ def shell_command(m, line, timeout=120):
                 body = text[body_start:end + 1] if end + 1 > body_start else ""
                 return [l for l in body.split("\n") if l and not _OTHER.match(l) and not l.startswith(PROMPT)]
         if time.monotonic() > deadline or not m.alive():
-            raise TestFailure("no prompt after %r; output since:\n%s" % (line, text[-3000:]))
+            raise TestFailure("no prompt after %r; output since:\n%s" % (line, raw[-3000:]))
         time.sleep(0.2)
 
 
