@@ -1,8 +1,8 @@
 // blkfront: a test guest that connects to its virtual disk (runtime/blkfront) and does what its command line says, one parseable line per step.
 //
-// Always: `blkfront: connected: vbd DEVID backend PATH (dom B), S sectors of
-// Z bytes, info I, flush F, ring P pages (N slots), indirect K, port E`, or
-// `blkfront: FAIL connect: REASON`. Options (`extra=` in xl.cfg), done in
+// Always: `blkfront: connected: vbd DEVID backend PATH (dom B), port E` and
+// `blkfront: disk: S sectors of Z bytes, info I, flush F, ring P pages (N
+// slots), indirect K`, or `blkfront: FAIL connect: REASON`. Options (`extra=` in xl.cfg), done in
 // this order:
 //   vbd=DEVID order=N indirect=N   which disk; the ring order and indirect
 //                                  segments asked for (capped by the back end)
@@ -82,10 +82,11 @@ bool connect() {
         return false;
     }
     const bf::Disk& d = bf::disk();
-    print("blkfront: connected: vbd %u backend %s (dom %u), %llu sectors of %u bytes, info %u, flush %u, ring %u pages "
-          "(%u slots), indirect %u, port %u\n",
-          d.devid, d.backend, d.backend_id, static_cast<unsigned long long>(d.sectors), d.sector_size, d.info,
-          d.flush ? 1u : 0u, d.ring_pages, d.ring_slots, d.indirect_segments, d.port);
+    // Two lines: the console cuts long ones.
+    print("blkfront: connected: vbd %u backend %s (dom %u), port %u\n", d.devid, d.backend, d.backend_id, d.port);
+    print("blkfront: disk: %llu sectors of %u bytes, info %u, flush %u, ring %u pages (%u slots), indirect %u\n",
+          static_cast<unsigned long long>(d.sectors), d.sector_size, d.info, d.flush ? 1u : 0u, d.ring_pages,
+          d.ring_slots, d.indirect_segments);
     pass();
     return true;
 }
@@ -226,8 +227,8 @@ void hostile(const char* list) {
         } else if (str_eq(name, "indirect")) {
             // One segment more than the back end offered (or an indirect
             // request at all, when it offered none).
-            const unsigned offered = static_cast<unsigned>(bf::disk().indirect_segments);
-            const unsigned nseg = offered ? offered + 1 : 12;
+            const unsigned offered = bf::disk().backend_indirect_segments;
+            const unsigned nseg = offered && offered < blkif::segments_per_indirect_page ? offered + 1 : 12;
             const uint32_t iref = bf::raw_grant(g_ind_page, true);
             for (unsigned k = 0; k < nseg; ++k) g_ind_page[k] = {gref, 0, 7, 0};
             blkif::Entry e{};
