@@ -19,7 +19,7 @@ struct EptReader {
 };
 
 template <typename Copy>
-bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
+bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, bool grants_ok, Copy&& fn)
 {
     const uint64_t cr0 = vmx::read(vmx::Field::guest_cr0);
     const uint64_t cr3 = vmx::read(vmx::Field::guest_cr3);
@@ -34,11 +34,14 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
     while (done < len) {
         const Translation t = translate(mode, cr0, cr3, cr4, linear + done, access, reader);
         if (!t.ok) return false;
-        // Not through a grant mapping, as Xen's __hvm_copy refuses one
-        // (HVMTRANS_unhandleable): hypercall arguments live in the
+        // Hypercall arguments not through a grant mapping, as Xen's
+        // __hvm_copy refuses one (HVMTRANS_unhandleable): they live in the
         // caller's own memory, not in a page another domain may revoke.
+        // The guest's own accesses (grants_ok) go where its EPT lets them;
+        // the p2m lock keeps the mapping until the copy is done.
         const auto e = v.domain->ept().translate(GuestPhys{t.gpa});
-        if (!e || !e->flags.read || (access == Access::write && !e->flags.write) || e->flags.grant) return false;
+        if (!e || !e->flags.read || (access == Access::write && !e->flags.write) || (e->flags.grant && !grants_ok))
+            return false;
         const uint64_t contiguous = e->page_size - (t.gpa & (e->page_size - 1));
         const HostPhys hpa = e->phys;
         uint64_t chunk = t.page_bytes_left < contiguous ? t.page_bytes_left : contiguous;
@@ -49,20 +52,25 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, Copy&& fn)
     return true;
 }
 
-} // namespace
-
-bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len)
+bool copy_from_impl(Vcpu& v, uint64_t linear, void* dst, size_t len, bool grants_ok)
 {
-    return copy(v, linear, len, Access::read, [dst](const uint8_t* host, size_t off, size_t n) {
+    return copy(v, linear, len, Access::read, grants_ok, [dst](const uint8_t* host, size_t off, size_t n) {
         __builtin_memcpy(static_cast<uint8_t*>(dst) + off, host, n);
     });
 }
 
-bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len)
+bool copy_to_impl(Vcpu& v, uint64_t linear, const void* src, size_t len, bool grants_ok)
 {
-    return copy(v, linear, len, Access::write, [src](uint8_t* host, size_t off, size_t n) {
+    return copy(v, linear, len, Access::write, grants_ok, [src](uint8_t* host, size_t off, size_t n) {
         __builtin_memcpy(host, static_cast<const uint8_t*>(src) + off, n);
     });
 }
+
+} // namespace
+
+bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len) { return copy_from_impl(v, linear, dst, len, false); }
+bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len) { return copy_to_impl(v, linear, src, len, false); }
+bool copy_from_as_guest(Vcpu& v, uint64_t linear, void* dst, size_t len) { return copy_from_impl(v, linear, dst, len, true); }
+bool copy_to_as_guest(Vcpu& v, uint64_t linear, const void* src, size_t len) { return copy_to_impl(v, linear, src, len, true); }
 
 } // namespace menhir::guest

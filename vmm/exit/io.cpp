@@ -66,12 +66,12 @@ void string_passthrough(Vcpu& v, const IoQual& q)
         uint32_t value = 0;
         if (q.in) {
             value = q.size == 1 ? cpu::inb(q.port) : q.size == 2 ? cpu::inw(q.port) : cpu::inl(q.port);
-            if (!guest::copy_to(v, index, &value, q.size)) {
+            if (!guest::copy_to_as_guest(v, index, &value, q.size)) {
                 guest::inject_gp();
                 return;
             }
         } else {
-            if (!guest::copy_from(v, index, &value, q.size)) {
+            if (!guest::copy_from_as_guest(v, index, &value, q.size)) {
                 guest::inject_gp();
                 return;
             }
