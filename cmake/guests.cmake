@@ -7,7 +7,7 @@
 #   ${MENHIR_OUTPUT_DIR}/guests/NAME.elf   hello spinner wild tripler badcall pvh32 bench
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
-#                                          aliaser fuzzer deafener demo xsclient
+#                                          aliaser fuzzer deafener demo xsclient reuse
 #                                          blkfront
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
@@ -125,6 +125,7 @@ menhir_add_guest(evping  64 ${MENHIR_GUESTS_OUT}/evping.elf  ${MENHIR_GUEST_DIR}
 menhir_add_guest(evpong  64 ${MENHIR_GUESTS_OUT}/evpong.elf  ${MENHIR_GUEST_DIR}/evpong/main.cpp)
 menhir_add_guest(granter 64 ${MENHIR_GUESTS_OUT}/granter.elf ${MENHIR_GUEST_DIR}/granter/main.cpp)
 menhir_add_guest(mapper  64 ${MENHIR_GUESTS_OUT}/mapper.elf  ${MENHIR_GUEST_DIR}/mapper/main.cpp)
+menhir_add_guest(reuse   64 ${MENHIR_GUESTS_OUT}/reuse.elf   ${MENHIR_GUEST_DIR}/reuse/main.cpp)
 menhir_add_guest(sleeper 64 ${MENHIR_GUESTS_OUT}/sleeper.elf ${MENHIR_GUEST_DIR}/sleeper/main.cpp)
 menhir_add_guest(smp2    64 ${MENHIR_GUESTS_OUT}/smp2.elf    ${MENHIR_GUEST_DIR}/smp2/main.cpp)
 menhir_add_guest(hostile 64 ${MENHIR_GUESTS_OUT}/hostile.elf ${MENHIR_GUEST_DIR}/hostile/main.cpp)

@@ -19,6 +19,7 @@ set(MENHIR_PURE_SOURCES
   vmm/pvh_start_info.cpp
   vmm/grant_table.cpp
   vmm/x86_decode.cpp
+  vmm/vlapic_state.cpp
   vmm/console_ring.cpp
   kernel/console_input.cpp
   kernel/time/pvclock.cpp

@@ -45,14 +45,14 @@ void domains_changed();
 [[nodiscard]] xenstore::Err set_perms(const char* path, const xenstore::Perm* perms, uint32_t n);
 xenstore::Store& store();
 
-// dom0's own watches (its back ends follow their frontends this way).
+// dom0's own watches, for a back end that follows its frontends' keys.
 // The callback never runs inside a store call: the events are queued and
 // delivered from poll() (pending() is true meanwhile), bounded, an event
 // that does not fit turning into one call with `rescan` set; the rules are
 // xenstore/local_watch.hpp's. Paths are absolute. Tokens name dom0's
 // watches: EEXIST if one has `token` already; E2BIG for a path of
-// LocalWatches::path_max bytes or a token of token_max; ENOSPC when all
-// are in use; the store's error otherwise.
+// LocalWatches::path_max bytes or more, or a token of token_max or more;
+// ENOSPC when all are in use; else the store's own answer to the watch.
 using LocalWatchFn = xenstore::LocalWatchFn;
 [[nodiscard]] xenstore::Err watch_local(const char* path, const char* token, LocalWatchFn fn, void* ctx);
 // ENOENT if no local watch has this path and token.

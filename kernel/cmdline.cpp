@@ -492,6 +492,16 @@ void handle_dom0_mem(Options& opts, const char* value, const Reporter& warn)
     }
 }
 
+void handle_max_domid(Options& opts, const char* value, const Reporter& warn)
+{
+    auto n = value != nullptr ? parse_uint(value) : Optional<uint64_t>{};
+    if (!n || *n == 0 || *n > max_domid_limit) {
+        warn("bad domain id (want 1 to 32751); option ignored");
+        return;
+    }
+    opts.max_domid = static_cast<uint32_t>(*n);
+}
+
 void handle_x2apic(Options& opts, const char* value, const Reporter& warn)
 {
     if (value == nullptr) {
@@ -520,6 +530,7 @@ constexpr OptionDef option_table[] = {
     {"maxcpus", handle_maxcpus, false},
     {"dom0_mem", handle_dom0_mem, false},
     {"x2apic", handle_x2apic, true},
+    {"max_domid", handle_max_domid, false},
 };
 
 const OptionDef* find_option(const char* name, size_t len)

@@ -59,7 +59,13 @@ struct Options {
     uint32_t maxcpus{0};              // 0 = no limit
     uint64_t dom0_mem{0};             // bytes, 0 = unset
     int x2apic{-1};                   // -1 auto, else 0/1 from a Xen boolean
+    // max_domid=N (Menhir's, a testing aid): no domain gets an id above N,
+    // so a test reaches a reused id in a few creations. 0 = unset.
+    uint32_t max_domid{0};
 };
+
+// The highest id max_domid may name: Xen's DOMID_FIRST_RESERVED - 1.
+inline constexpr uint32_t max_domid_limit = 0x7fef;
 
 // Every problem (unknown option, bad value) is reported through warn and is
 // never fatal: the option keeps its default (or its earlier value when it

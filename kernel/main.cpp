@@ -199,6 +199,10 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_phys)
 
     if (guests) {
         scheduler::init(online);
+        if (options.max_domid) {
+            domains::limit_ids(options.max_domid);
+            info("domain ids up to %u (max_domid)", domains::max_id());
+        }
         builder::start_boot_domains(boot_info, options.dom0_mem);
     }
     info("*** Serial input to DOM0 (type 'CTRL-a' three times to switch input)");

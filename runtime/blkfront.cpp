@@ -180,7 +180,7 @@ void push(bool force) {
     const uint32_t new_prod = g_req_prod_pvt;
     __atomic_store_n(&s->req_prod, new_prod, __ATOMIC_RELEASE);   // requests before the index
     __atomic_thread_fence(__ATOMIC_SEQ_CST);                       // the index before reading req_event
-    if (blkfront_ring::push_needs_notify(old_prod, new_prod, s->req_event) || force) {
+    if (blkif::needs_notify(old_prod, new_prod, s->req_event) || force) {
         (void)ev::send(g_disk.port);
         ++g_stats.notifications;
     }

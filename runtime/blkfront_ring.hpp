@@ -1,4 +1,4 @@
-// The arithmetic of blkfront's ring and requests (io/ring.h's notify rules, a buffer cut into page segments): pure, shared by runtime/blkfront.cpp and the host unit tests.
+// The arithmetic of blkfront's ring and requests (the response overflow check, a buffer cut into page segments; the notify rule is blkif::needs_notify): pure, shared by runtime/blkfront.cpp and the host unit tests.
 #pragma once
 
 #include <stdint.h>
@@ -6,12 +6,6 @@
 #include "blkif.hpp"
 
 namespace blkfront_ring {
-
-// RING_PUSH_REQUESTS_AND_CHECK_NOTIFY's test: the back end asked to be
-// woken (req_event) at an index we just passed, going from old_prod to new_prod.
-constexpr bool push_needs_notify(uint32_t old_prod, uint32_t new_prod, uint32_t req_event) {
-    return static_cast<uint32_t>(new_prod - req_event) < static_cast<uint32_t>(new_prod - old_prod);
-}
 
 // RING_RESPONSE_PROD_OVERFLOW: more responses than the ring has slots.
 constexpr bool responses_overflow(uint32_t rsp_prod, uint32_t rsp_cons, uint32_t slots) {

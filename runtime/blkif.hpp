@@ -124,6 +124,15 @@ constexpr uint32_t ring_size(uint32_t pages)
 }
 static_assert(ring_size(1) == 32 && ring_size(16) == 512);
 
+// io/ring.h's notify rule, the same for both ends: having moved its
+// producer index from old_prod to new_prod, a side sends an event only if
+// the other asked to be woken (req_event / rsp_event) at an index it just
+// passed (RING_PUSH_REQUESTS/RESPONSES_AND_CHECK_NOTIFY).
+constexpr bool needs_notify(uint32_t old_prod, uint32_t new_prod, uint32_t event)
+{
+    return static_cast<uint32_t>(new_prod - event) < static_cast<uint32_t>(new_prod - old_prod);
+}
+
 inline constexpr unsigned max_ring_page_order = 4;   // what dom0's blkback offers (16 pages, as Linux's blkback)
 
 // The xenbus "protocol" key's value for this layout.

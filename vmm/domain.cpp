@@ -66,6 +66,7 @@ namespace {
 
 uint64_t generations;   // Domain::generation of the last domain created
 uint32_t last_id;       // the id of the last domain created
+uint32_t top_id = max_domains - 1;   // domains::max_id
 Spinlock vpid_lock;
 uint64_t vpid_used[64];   // 4096 VPIDs; VPID 0 is the host's (SDM Vol 3C 29.1)
 
@@ -227,7 +228,11 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
 {
     const char* unused = nullptr;
     const char*& reason = why ? *why : unused;
-    if (id >= max_domains || table[id]) {
+    if (id > top_id) {
+        reason = "domain id above max_domid";
+        return nullptr;
+    }
+    if (table[id]) {
         reason = "domain id in use";
         return nullptr;
     }
@@ -285,7 +290,9 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     d->events.init(id, d->vcpu_count);
     for (uint32_t i = 0; i < d->vcpu_count; ++i) d->vcpus[i]->info = &d->shared()->vcpu_info[i];
     vcpu_timer::init_wallclock(*d);
-    table[id] = d;
+    // Published whole: another CPU that finds it (a grant unmap comparing
+    // generations, an event send) sees what was set up above.
+    __atomic_store_n(&table[id], d, __ATOMIC_RELEASE);
     last_id = id;
     for (uint32_t i = 0; i < d->vcpu_count; ++i) scheduler::add(*d->vcpus[i]);
     return d;
@@ -310,12 +317,16 @@ bool populate(Domain& d)
 // The console counts each domain's bytes in its transmit ring by id.
 static_assert(max_domains <= ShareTracker::domains);
 
+void limit_ids(uint32_t max_id) { top_id = max_id < max_domains - 1 ? max_id : max_domains - 1; }
+
+uint32_t max_id() { return top_id; }
+
 uint16_t next_free_id(uint16_t from)
 {
     // As Xen's domain id rover: the search starts after the last id given
     // out, so a destroyed domain's id comes back only after all the others.
-    if (from >= max_domains) return 0;
-    const uint32_t span = max_domains - from;
+    if (from > top_id) return 0;
+    const uint32_t span = top_id + 1 - from;
     const uint32_t start = last_id >= from ? last_id - from + 1 : 0;
     for (uint32_t k = 0; k < span; ++k) {
         const uint32_t i = from + (start + k) % span;

@@ -204,7 +204,14 @@ namespace domains {
 [[nodiscard]] Domain* create(uint16_t id, const DomainConfig& config, const char** why = nullptr);
 [[nodiscard]] Domain* get(uint32_t id);
 [[nodiscard]] bool populate(Domain& d);   // allocates its RAM [0, memory_bytes) once
+// A free id from `from` to max_id(), searched from just after the last id
+// given out (Xen's rover); 0 if there is none.
 [[nodiscard]] uint16_t next_free_id(uint16_t from);
+// The highest id a domain may get: max_domains - 1 unless the command line's
+// max_domid lowered it (a testing aid: a small id space makes a new domain
+// reuse a dead one's id within a few creations). Set once, at boot.
+void limit_ids(uint32_t max_id);
+[[nodiscard]] uint32_t max_id();
 void shutdown(Domain& d, xen::ShutdownReason reason);
 void destroy(Domain& d);   // dying now; memory goes once no vCPU runs and nothing maps it
 void crash(Domain& d, const char* fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,7 +19,7 @@ struct EptReader {
 };
 
 template <typename Copy>
-bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, bool grants_ok, Copy&& fn)
+bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, bool through_grants, Copy&& fn)
 {
     const uint64_t cr0 = vmx::read(vmx::Field::guest_cr0);
     const uint64_t cr3 = vmx::read(vmx::Field::guest_cr3);
@@ -34,13 +34,13 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, bool grants_ok, C
     while (done < len) {
         const Translation t = translate(mode, cr0, cr3, cr4, linear + done, access, reader);
         if (!t.ok) return false;
-        // Hypercall arguments not through a grant mapping, as Xen's
-        // __hvm_copy refuses one (HVMTRANS_unhandleable): they live in the
+        // Not through a grant mapping, as Xen's __hvm_copy refuses one
+        // (HVMTRANS_unhandleable): hypercall arguments live in the
         // caller's own memory, not in a page another domain may revoke.
-        // The guest's own accesses (grants_ok) go where its EPT lets them;
-        // the p2m lock keeps the mapping until the copy is done.
+        // An emulated instruction's access goes wherever the CPU's would
+        // (a grant unmap takes the p2m lock held here, so the frame stays).
         const auto e = v.domain->ept().translate(GuestPhys{t.gpa});
-        if (!e || !e->flags.read || (access == Access::write && !e->flags.write) || (e->flags.grant && !grants_ok))
+        if (!e || !e->flags.read || (access == Access::write && !e->flags.write) || (e->flags.grant && !through_grants))
             return false;
         const uint64_t contiguous = e->page_size - (t.gpa & (e->page_size - 1));
         const HostPhys hpa = e->phys;
@@ -52,25 +52,25 @@ bool copy(Vcpu& v, uint64_t linear, size_t len, Access access, bool grants_ok, C
     return true;
 }
 
-bool copy_from_impl(Vcpu& v, uint64_t linear, void* dst, size_t len, bool grants_ok)
+bool read(Vcpu& v, uint64_t linear, void* dst, size_t len, bool through_grants)
 {
-    return copy(v, linear, len, Access::read, grants_ok, [dst](const uint8_t* host, size_t off, size_t n) {
+    return copy(v, linear, len, Access::read, through_grants, [dst](const uint8_t* host, size_t off, size_t n) {
         __builtin_memcpy(static_cast<uint8_t*>(dst) + off, host, n);
     });
 }
 
-bool copy_to_impl(Vcpu& v, uint64_t linear, const void* src, size_t len, bool grants_ok)
+bool write(Vcpu& v, uint64_t linear, const void* src, size_t len, bool through_grants)
 {
-    return copy(v, linear, len, Access::write, grants_ok, [src](uint8_t* host, size_t off, size_t n) {
+    return copy(v, linear, len, Access::write, through_grants, [src](uint8_t* host, size_t off, size_t n) {
         __builtin_memcpy(host, static_cast<const uint8_t*>(src) + off, n);
     });
 }
 
 } // namespace
 
-bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len) { return copy_from_impl(v, linear, dst, len, false); }
-bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len) { return copy_to_impl(v, linear, src, len, false); }
-bool copy_from_as_guest(Vcpu& v, uint64_t linear, void* dst, size_t len) { return copy_from_impl(v, linear, dst, len, true); }
-bool copy_to_as_guest(Vcpu& v, uint64_t linear, const void* src, size_t len) { return copy_to_impl(v, linear, src, len, true); }
+bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len) { return read(v, linear, dst, len, false); }
+bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len) { return write(v, linear, src, len, false); }
+bool emulated_read(Vcpu& v, uint64_t linear, void* dst, size_t len) { return read(v, linear, dst, len, true); }
+bool emulated_write(Vcpu& v, uint64_t linear, const void* src, size_t len) { return write(v, linear, src, len, true); }
 
 } // namespace menhir::guest

@@ -9,9 +9,9 @@
 namespace menhir::guest {
 [[nodiscard]] bool copy_from(Vcpu& v, uint64_t linear, void* dst, size_t len);
 [[nodiscard]] bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len);
-// The same for an access the guest's own instruction makes (a string I/O
-// instruction the hypervisor carries out for it): a grant mapping in its
-// EPT is used as the CPU would use it, within its read/write rights.
-[[nodiscard]] bool copy_from_as_guest(Vcpu& v, uint64_t linear, void* dst, size_t len);
-[[nodiscard]] bool copy_to_as_guest(Vcpu& v, uint64_t linear, const void* src, size_t len);
+// The memory access of a guest instruction the hypervisor carries out for
+// it (string I/O): as the CPU would, through any mapping the guest has,
+// grant mappings included, with the EPT's permissions.
+[[nodiscard]] bool emulated_read(Vcpu& v, uint64_t linear, void* dst, size_t len);
+[[nodiscard]] bool emulated_write(Vcpu& v, uint64_t linear, const void* src, size_t len);
 } // namespace menhir::guest

@@ -65,6 +65,7 @@ struct Vbd {
     bool uses_flush = false;    // it sent a flush: writes need not be flushed one by one
     unsigned errors = 0;
     volatile bool kick = false;
+    char watch_token[24] = {};  // its dom0-local watch on the frontend's state
 };
 
 Vbd g_vbds[MAX_VBDS];
@@ -306,6 +307,19 @@ void frontend_changed(Vbd& v, XenbusState fe)
     }
 }
 
+// The frontend's `state` changed (or the watch was just set, or events
+// were lost: rescan): act on where it is now.
+void on_frontend_state(void* ctx, const char*, const char*, bool)
+{
+    Vbd& v = *static_cast<Vbd*>(ctx);
+    if (!v.used) return;
+    uint64_t fs = 0;
+    const XenbusState fe = get_u(v.fe_path, "state", fs) && fs <= 8 ? static_cast<XenbusState>(fs) : XenbusState::unknown;
+    if (fe == v.fe_seen) return;
+    v.fe_seen = fe;
+    frontend_changed(v, fe);
+}
+
 // --- requests --------------------------------------------------------------
 
 int16_t fail(Vbd& v, const char* why)
@@ -478,7 +492,7 @@ void respond(Vbd& v, uint64_t id, uint8_t operation, int16_t status)
     compiler_barrier();   // the response before the index that publishes it
     s->rsp_prod = v.rsp_prod_pvt;
     full_barrier();       // the index before reading where the frontend wants an event
-    if (block::notify_after_push(old, v.rsp_prod_pvt, s->rsp_event)) (void)ev::send(v.local_port);
+    if (blkif::needs_notify(old, v.rsp_prod_pvt, s->rsp_event)) (void)ev::send(v.local_port);
 }
 
 void serve_ring(Vbd& v)
@@ -506,7 +520,7 @@ void serve_ring(Vbd& v)
         compiler_barrier();
         ++v.req_cons;
         const int16_t status = serve(v, slot);
-        respond(v, slot.req.id, slot.req.operation, status);
+        respond(v, slot.req.id, block::response_operation(slot), status);
         ++done;
     }
     g_more = true;
@@ -574,6 +588,15 @@ long add(uint16_t domid, uint32_t devid, const char* vdev, const char* target, c
     v->be_state = XenbusState::initialising;
     v->fe_seen = XenbusState::initialising;
     offer(*v);
+    // As blkback's xenbus watch on the other end's state; its first event comes at once.
+    format(v->watch_token, sizeof v->watch_token, "vbd-%u-%u", domid, devid);
+    if (xenstored::watch_local(at(v->fe_path, "state"), v->watch_token, on_frontend_state, v) != xenstore::Err::none) {
+        (void)xenstored::rm(v->be_path);
+        (void)xenstored::rm(v->fe_path);
+        v->used = false;
+        format(why, why_size, "xenstore refused a watch on the frontend's state");
+        return -5;   // EIO
+    }
     return 0;
 }
 
@@ -581,6 +604,7 @@ void remove_domain(uint16_t domid)
 {
     for (Vbd& v : g_vbds) {
         if (!v.used || v.domid != domid) continue;
+        (void)xenstored::unwatch_local(at(v.fe_path, "state"), v.watch_token);
         disconnect(v);
         (void)xenstored::rm(v.be_path);
         (void)xenstored::rm(v.fe_path);
@@ -640,14 +664,6 @@ void poll()
     g_more = false;
     for (Vbd& v : g_vbds) {
         if (!v.used) continue;
-        // The frontend's state, looked at whenever dom0 has had work: every
-        // change of it came through xenstored in this same loop.
-        uint64_t fs = 0;
-        const XenbusState fe = get_u(v.fe_path, "state", fs) && fs <= 8 ? static_cast<XenbusState>(fs) : XenbusState::unknown;
-        if (fe != v.fe_seen) {
-            v.fe_seen = fe;
-            frontend_changed(v, fe);
-        }
         if (v.connected && !v.halted && v.kick) {
             v.kick = false;
             serve_ring(v);

@@ -58,6 +58,14 @@ RequestError decode(const blkif::Entry& slot, bool writable, Decoded& out)
     return RequestError::none;
 }
 
+uint8_t response_operation(const blkif::Entry& slot)
+{
+    if (slot.req.operation == blkif::op_indirect &&
+        (slot.ind.indirect_op == blkif::op_read || slot.ind.indirect_op == blkif::op_write))
+        return slot.ind.indirect_op;
+    return slot.req.operation;
+}
+
 RequestError check_segment(const blkif::Segment& s, Seg& out)
 {
     out = Seg{s.gref, s.first_sect, s.last_sect};

@@ -1,4 +1,4 @@
-// blkif requests as dom0's back end checks them (pure, host-tested): decoding a request copied off the ring, segment and range checks, the ring's index and notification rules.
+// blkif requests as dom0's back end checks them (pure, host-tested): decoding a request copied off the ring, segment and range checks, the ring's index rule.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +50,10 @@ struct Decoded {
 // operation are filled in even on error, for the response.
 [[nodiscard]] RequestError decode(const blkif::Entry& slot, bool writable, Decoded& out);
 
+// The operation a response carries: an INDIRECT request's is its
+// indirect_op (as Linux's blkback answers and blkfront checks).
+[[nodiscard]] uint8_t response_operation(const blkif::Entry& slot);
+
 // One segment's check (Linux's blkback: last_sect < 8 and first <= last).
 [[nodiscard]] RequestError check_segment(const blkif::Segment& s, Seg& out);
 // The data of `sectors` sectors from `sector` fits a disk of `disk_sectors`.
@@ -59,13 +63,6 @@ struct Decoded {
 // if req_prod claims more than the ring holds (RING_REQUEST_PROD_OVERFLOW:
 // a frontend that lies about its index loses the ring).
 [[nodiscard]] long unconsumed_requests(uint32_t req_prod, uint32_t req_cons, uint32_t rsp_prod_pvt, uint32_t ring_size);
-
-// RING_PUSH_RESPONSES_AND_CHECK_NOTIFY's decision: responses old..new were
-// just published, the frontend asked for an event at rsp_event.
-[[nodiscard]] constexpr bool notify_after_push(uint32_t old_prod, uint32_t new_prod, uint32_t rsp_event)
-{
-    return static_cast<uint32_t>(new_prod - rsp_event) < static_cast<uint32_t>(new_prod - old_prod);
-}
 
 // Segments mapped at consecutive pages of a window, coalesced into the runs
 // one disk command can cover: segment i+1 continues segment i when i ends

@@ -18,6 +18,9 @@ spin2). Waits for `dom0# `, types commands and reads what comes back:
   dmesg         the hypervisor's boot lines, read back from its console ring
   errors        an unknown command, an unknown domain: messages, and the
                 prompt comes back
+  disks         `disks` lists only the CD-ROM (no disk attached);
+                `xl block-list spin1 nosuch`: xl's header, no rows, xl's
+                message for the unknown domain
   Ctrl-A x3     still switches input to Menhir's debug keys and back
   poweroff      powers the machine off (ACPI S5), as Xen's dom0 does
 """
@@ -197,9 +200,18 @@ with Machine(cpus=2, iso=iso, timeout=600) as m:
     check(command(m, "xl list nosuch") == ["Error: Domain 'nosuch' does not exist."], "xl list nosuch")
     helps = command(m, "xl help")
     for c in ("list", "info", "dmesg", "vcpu-list", "vcpu-pin", "sched-credit", "pause", "unpause", "destroy",
-              "uptime"):
+              "uptime", "block-list"):
         check(any(re.match(r"^ %s +\S" % re.escape(c), l) for l in helps), "xl help lacks %s" % c)
     check(command(m, "xl 'list' \"spin1\"")[0] == LIST_HEADER, "quoted words")
+    # Disks: none attached here (--no-disk), only the boot CD-ROM; no domain has a virtual disk.
+    disks = command(m, "disks")
+    check(len(disks) == 1 and re.match(r'^dom0: /dev/hda: ATAPI device, model "[^"]+" \(not a disk: skipped\)$',
+                                       disks[0]), "disks: %r" % disks)
+    block_header = "%-5s %-3s %-6s %-5s %-6s %-8s %-30s" % ("Vdev", "BE", "handle", "state", "evt-ch", "ring-ref",
+                                                          "BE-path")
+    out = command(m, "xl block-list spin1 nosuch")
+    check([l.rstrip() for l in out] == [block_header.rstrip(), "nosuch is an invalid domain identifier"],
+          "xl block-list spin1 nosuch: %r" % out)
 
     # Ctrl-A three times still reaches the debug keys, and comes back.
     m.switch_input()

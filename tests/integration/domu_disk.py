@@ -204,11 +204,11 @@ def done(m, dom, timeout=300):
 
 def connected(m, dom):
     """The guest's two `connected` lines, as a dict of numbers (and the backend path)."""
-    a = guest_line(m, dom, r"connected: vbd (\d+) backend (\S+) \(dom 0\), port (\d+)$", 120)
-    b = guest_line(m, dom, r"disk: (\d+) sectors of (\d+) bytes, info (\d+), flush (\d), ring (\d+) pages "
-                           r"\((\d+) slots\), indirect (\d+)$", 30)
-    c = dict(zip(("vbd", "port", "sectors", "sector_size", "info", "flush", "pages", "slots", "indirect"),
-                 map(int, (a.group(1), a.group(3)) + b.groups())))
+    a = guest_line(m, dom, r"connected: vbd (\d+) backend (\S+) \(dom 0\)$", 120)
+    b = guest_line(m, dom, r"negotiated: (\d+) sectors of (\d+) bytes, info (\d+), flush (\d), ring (\d+) pages "
+                           r"\((\d+) slots\), indirect (\d+), port (\d+)$", 30)
+    c = dict(zip(("vbd", "sectors", "sector_size", "info", "flush", "pages", "slots", "indirect", "port"),
+                 map(int, (a.group(1),) + b.groups())))
     check(c["vbd"] == VBD, "vbd %d, not xvda's %d" % (c["vbd"], VBD))
     check(a.group(2) == "/local/domain/0/backend/vbd/%d/%d" % (dom, VBD), "backend path %s" % a.group(2))
     return c

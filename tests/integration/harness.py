@@ -148,6 +148,33 @@ def shell_command(m, line, timeout=120):
         time.sleep(0.2)
 
 
+
+# `xl list` rows as xl prints them: name, id, memory (MiB), vCPUs, state, time.
+XL_LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
+
+
+def xl_list(m):
+    """The domains `xl list` shows at dom0's prompt: {name: (id, memory MiB, state)}."""
+    out = {}
+    for l in shell_command(m, "xl list"):
+        r = XL_LIST_ROW.match(l)
+        if r:
+            out[r.group(1)] = (int(r.group(2)), int(r.group(3)), r.group(5))
+    check("Domain-0" in out, "xl list has no Domain-0 (dom0's shell is not answering?)")
+    return out
+
+
+def wait_domain(m, name, present, timeout=90):
+    """Polls `xl list` until domain NAME is there (present) or gone; returns the last listing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        doms = xl_list(m)
+        if (name in doms) == present:
+            return doms
+        if time.monotonic() > deadline:
+            raise TestFailure("%s still %s after %ds: %r" % (name, "absent" if present else "present", timeout, doms))
+        time.sleep(1)
+
 def _die_with_parent():
     try:
         import ctypes

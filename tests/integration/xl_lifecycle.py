@@ -20,24 +20,32 @@ more configs added to dom0's initramfs:
                 created: `xl list` is unchanged, free_memory too; an unknown
                 key is a warning and the domain is still created, with its
                 `ramdisk` as start_info module 0 and its vCPU pinned by `cpus`
+  disks         demo.cfg's disk (/dev/hdb1 of a two-partition image) is in
+                `xl block-list demo` as xl prints it; while demo writes it, a
+                second writer, a reader and a reader of the whole disk are
+                refused with the reason naming demo; a disk that does not
+                exist and a bad disk entry (FILE:LINE) are refused: nothing is
+                created, free_memory unchanged; two readers of hdb2 are fine
   unknown DOM   `xl console nosuch` and `xl destroy 99` give xl's error
   on_crash      restart: the domain crashes (the demo guest's `crash`) and
-                comes back under a new id; preserve: it stays, state `c`,
-                until `xl destroy`
+                comes back under a new id, with its disk (hdb2) again;
+                preserve: it stays, state `c`, until `xl destroy`
   on_poweroff   destroy (the default): it goes
   xl shutdown   -w: written to control/shutdown in xenstore, the guest powers
                 off, xl waits for it; xl reboot with on_reboot="restart": it
                 comes back under a new id; a guest without the control
                 interface (no control/feature-poweroff) gets xl's refusal and
                 is left running
-  50 cycles     create + destroy of demo.cfg 50 times: xl info's free_memory
-                is back where it started, and the hypervisor's frame count too
+  50 cycles     create + destroy of demo.cfg (with its disk) 50 times: xl
+                info's free_memory is back where it started, and the
+                hypervisor's frame count too; a disk left behind would have
+                made the next create refuse hdb1
 """
 import os
 import re
 import time
 
-from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR,
+from harness import (Machine, check, guest, iso_with_dom0_files, shell_command as sh, PROMPT, BUILD_DIR, wait_domain, xl_list,
                      TestFailure)
 
 CYCLES = int(os.environ.get("XL_LIFECYCLE_CYCLES", "50"))
@@ -46,8 +54,13 @@ WORK = os.path.join(BUILD_DIR, "test-isos", "xl_lifecycle")
 os.makedirs(WORK, exist_ok=True)
 
 CONFIGS = {
-    "crashy.cfg": 'name = "crashy"\nkernel = "/boot/demo.elf"\nmemory = 16\non_crash = "restart"\n',
+    "crashy.cfg": 'name = "crashy"\nkernel = "/boot/demo.elf"\nmemory = 16\non_crash = "restart"\n'
+                  'disk = [ "phy:/dev/hdb2,xvdb,w" ]\n',
     "keep.cfg": 'name = "keep"\nkernel = "/boot/demo.elf"\nmemory = 8\non_crash = "preserve"\n',
+    "reader.cfg": 'name = "reader"\nkernel = "/boot/demo.elf"\nmemory = 8\ndisk = [ "/dev/hdb2,,xvda,r" ]\n',
+    "nodisk.cfg": 'name = "nodisk"\nkernel = "/boot/demo.elf"\nmemory = 8\ndisk = [ "phy:/dev/hdc1,xvda,w" ]\n',
+    "baddisk.cfg": 'name = "baddisk"\nkernel = "/boot/demo.elf"\nmemory = 8\n'
+                   'disk = [ "phy:/dev/hdb2,xvda,r",\n  "phy:/dev/hdb2,xvdb,q" ]\n',
     "syntax.cfg": '# a syntax error on line 3\nname = "bad"\nmemory = = 16\nkernel = "/boot/demo.elf"\n',
     "value.cfg": 'name = "bad"\nkernel = "/boot/demo.elf"\nmemory = "lots"\n',
     "nokernel.cfg": 'name = "bad"\nkernel = "/boot/missing.elf"\nmemory = 8\n',
@@ -69,17 +82,18 @@ for name, text in CONFIGS.items():
 iso = iso_with_dom0_files("xl_lifecycle", files, modules=[
     (DEMO, 'domain name=withrd memory=8 cmdline="boot-time ramdisk"'), (CONFIG_RAMDISK, "ramdisk")])
 
-LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
-
-
-def xl_list(m):
-    out = {}
-    for l in sh(m, "xl list"):
-        r = LIST_ROW.match(l)
-        if r:
-            out[r.group(1)] = (int(r.group(2)), int(r.group(3)), r.group(5))
-    check("Domain-0" in out, "xl list has no Domain-0")
-    return out
+# /dev/hdb: hdb1 for demo.cfg's disk, hdb2 for the others.
+DISK = os.path.join(WORK, "disk.img")
+P1 = (2048, 16384)
+P2 = (2048 + 16384, 16384)
+with open(DISK, "wb") as f:
+    f.truncate((P2[0] + P2[1]) * 512)
+    mbr = bytearray(512)
+    for i, (start, count) in enumerate((P1, P2)):
+        e = bytes([0, 0xfe, 0xff, 0xff, 0x83, 0xfe, 0xff, 0xff]) + start.to_bytes(4, "little") + count.to_bytes(4, "little")
+        mbr[446 + 16 * i:462 + 16 * i] = e
+    mbr[510:512] = b"\x55\xaa"
+    f.write(mbr)
 
 
 def free_memory(m):
@@ -101,18 +115,22 @@ def detach(m):
     m.wait_for(re.escape(PROMPT), timeout=30, partial=True)
 
 
-def wait_domain(m, name, present, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        doms = xl_list(m)
-        if (name in doms) == present:
-            return doms
-        if time.monotonic() > deadline:
-            raise TestFailure("%s still %s after %ds: %r" % (name, "absent" if present else "present", timeout, doms))
-        time.sleep(1)
+def block_list(m, dom):
+    """`xl block-list DOM`'s rows (the header checked), each split in its columns."""
+    lines = sh(m, "xl block-list %s" % dom)
+    header = "%-5s %-3s %-6s %-5s %-6s %-8s %-30s" % ("Vdev", "BE", "handle", "state", "evt-ch", "ring-ref", "BE-path")
+    check(lines and lines[0].rstrip() == header.rstrip(), "xl block-list %s: header %r" % (dom, lines[:1]))
+    return [l for l in lines[1:] if l.strip()]
 
 
-with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
+def refused(m, command, *expect):
+    """xl create COMMAND fails with lines containing each of `expect`; nothing is created."""
+    out = sh(m, "xl create " + command)
+    for e in expect:
+        check(any(e in l for l in out), "xl create %s: no %r in %r" % (command, e, out))
+
+
+with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle", disk=DISK) as m:
     m.wait_for(r"^menhir: d1: console handed over to dom0", timeout=120)
     m.wait_for(re.escape(PROMPT), timeout=120, partial=True)
 
@@ -159,6 +177,37 @@ with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
     out = sh(m, "xl create /etc/xen/absent.cfg")
     check(any("/etc/xen/absent.cfg" in l and "No such file" in l for l in out), "no missing-file message: %r" % out)
     check(set(xl_list(m)) == before, "a bad config created a domain")
+
+    # Disks: demo has hdb1 writable.
+    rows = block_list(m, "demo")
+    want = "%-5d %-3d %-6d %-5d %-6d %-8d %-30s" % (51712, 0, demo, 1, -1, -1,
+                                                    "/local/domain/0/backend/vbd/%d/51712" % demo)
+    check(len(rows) == 1 and rows[0].rstrip() == want.rstrip(), "xl block-list demo: %r, expected %r" % (rows, want))
+    mem_d = free_memory(m)
+    who = "domain %d (demo) has /dev/hdb1 as xvda writable" % demo
+    refused(m, "/etc/xen/demo.cfg 'name=\"demo2\"'",
+            "cannot give domain 'demo2' disk xvda (/dev/hdb1, writable): " + who, "nothing is left")
+    refused(m, "/etc/xen/demo.cfg 'name=\"demo2\"' \"disk=['phy:/dev/hdb1,xvda,r']\"",
+            "cannot give domain 'demo2' disk xvda (/dev/hdb1, read-only): " + who)
+    refused(m, "/etc/xen/demo.cfg 'name=\"demo2\"' \"disk=['phy:/dev/hdb,xvdc,r']\"",
+            "cannot give domain 'demo2' disk xvdc (/dev/hdb, read-only): " + who)
+    refused(m, "/etc/xen/nodisk.cfg", "cannot give domain 'nodisk' disk xvda: /dev/hdc1: no such disk")
+    refused(m, "/etc/xen/baddisk.cfg",
+            "/etc/xen/baddisk.cfg:5: disk: 'phy:/dev/hdb2,xvdb,q': unknown value for access: 'q'")
+    check(set(xl_list(m)) == before, "a refused disk left a domain: %r" % xl_list(m))
+    check(free_memory(m) == mem_d, "free_memory changed after the refused disks")
+    check(block_list(m, "demo") == rows, "demo's disks changed after the refusals")
+    # Readers share a disk nobody writes.
+    sh(m, "xl create /etc/xen/reader.cfg")
+    sh(m, "xl create /etc/xen/reader.cfg 'name=\"reader2\"'")
+    r1 = wait_domain(m, "reader", True)["reader"][0]
+    r2 = wait_domain(m, "reader2", True)["reader2"][0]
+    check(len(block_list(m, "reader")) == 1 and len(block_list(m, "reader2")) == 1, "two readers of hdb2")
+    refused(m, "/etc/xen/crashy.cfg", "domain %d (reader) has /dev/hdb2 as xvda read-only" % r1)
+    sh(m, "xl destroy reader")
+    sh(m, "xl destroy reader2")
+    wait_domain(m, "reader", False)
+    wait_domain(m, "reader2", False)
     out = sh(m, "xl create /etc/xen/colour.cfg")
     check(any(re.match(r"^/etc/xen/colour.cfg:4: warning: .*colour", l) for l in out),
           "no warning for the unknown key: %r" % out)
@@ -188,6 +237,9 @@ with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
     m.wait_for(r"^\(d%d\) demo: domain %d up" % (second, second), timeout=60)
     doms = xl_list(m)
     check(doms.get("crashy", (None,))[0] == second, "xl list: crashy is not domain %d: %r" % (second, doms))
+    rows = block_list(m, "crashy")
+    check(len(rows) == 1 and rows[0].split()[:3] == ["51728", "0", str(second)],
+          "crashy restarted without its disk: %r" % rows)
 
     # on_crash = preserve: it stays, crashed.
     sh(m, "xl create /etc/xen/keep.cfg")
@@ -207,6 +259,8 @@ with Machine(cpus=2, iso=iso, timeout=900, name="xl_lifecycle") as m:
     m.wait_for(r"^dom0: domain %d \(demo\) powered off: destroy$" % demo, timeout=60)
     # xl console ends with its domain: the prompt comes back by itself.
     m.wait_for(re.escape(PROMPT), timeout=30, partial=True)
+    # The hypervisor's line may come after the prompt: wait for it before typing.
+    m.wait_for(r"^menhir: domain %d \(demo\) destroyed" % demo, timeout=60, anywhere=True)
     wait_domain(m, "demo", False)
     sh(m, "xl destroy crashy")
     wait_domain(m, "crashy", False)

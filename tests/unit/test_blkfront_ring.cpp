@@ -7,19 +7,19 @@ using namespace blkfront_ring;
 
 TEST_CASE("blkfront: a push notifies only when it passes the back end's req_event", "[blkfront]") {
     // The back end sleeps waiting for request 1 (SHARED_RING_INIT's req_event).
-    CHECK(push_needs_notify(0, 1, 1));
-    CHECK(push_needs_notify(0, 4, 1));
+    CHECK(blkif::needs_notify(0, 1, 1));
+    CHECK(blkif::needs_notify(0, 4, 1));
     // It asked for 5 and we only got to 4: it is still working, no notification.
-    CHECK_FALSE(push_needs_notify(2, 4, 5));
-    CHECK(push_needs_notify(4, 5, 5));
+    CHECK_FALSE(blkif::needs_notify(2, 4, 5));
+    CHECK(blkif::needs_notify(4, 5, 5));
     // req_event already passed before this push: the back end saw those, no call.
-    CHECK_FALSE(push_needs_notify(6, 8, 3));
+    CHECK_FALSE(blkif::needs_notify(6, 8, 3));
     // Across the 32-bit wrap.
-    CHECK(push_needs_notify(0xfffffffeu, 2, 0xffffffffu));
-    CHECK(push_needs_notify(0xfffffffeu, 2, 1));
-    CHECK_FALSE(push_needs_notify(0xfffffffeu, 2, 3));
+    CHECK(blkif::needs_notify(0xfffffffeu, 2, 0xffffffffu));
+    CHECK(blkif::needs_notify(0xfffffffeu, 2, 1));
+    CHECK_FALSE(blkif::needs_notify(0xfffffffeu, 2, 3));
     // Nothing pushed: nothing to say.
-    CHECK_FALSE(push_needs_notify(7, 7, 7));
+    CHECK_FALSE(blkif::needs_notify(7, 7, 7));
 }
 
 TEST_CASE("blkfront: more responses than slots is an overflow, wrap included", "[blkfront]") {

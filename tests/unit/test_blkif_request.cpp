@@ -90,8 +90,10 @@ TEST_CASE("blkif: indirect requests within the negotiated count", "[blkif]")
     CHECK(d.nr_indirect_pages == 1);
     CHECK(d.indirect_grefs[0] == 30);
     CHECK(d.id == 7);
+    CHECK(response_operation(e) == blkif::op_read);   // an indirect request is answered as its indirect_op
     e.ind.indirect_op = blkif::op_flush_diskcache;
     CHECK(decode(e, true, d) == RequestError::unsupported);
+    CHECK(response_operation(e) == blkif::op_indirect);
     e.ind.indirect_op = blkif::op_write;
     e.ind.nr_segments = 0;
     CHECK(decode(e, true, d) == RequestError::bad_segments);
@@ -124,14 +126,6 @@ TEST_CASE("blkif: a req_prod beyond the ring is refused, wrap-around is not", "[
     CHECK(unconsumed_requests(35, 2, 2, 32) == -1);
     CHECK(unconsumed_requests(3, 0xfffffffe, 0xfffffffe, 32) == 5);   // indices wrap
     CHECK(unconsumed_requests(1, 5, 5, 32) == -1);                    // behind the backend
-}
-
-TEST_CASE("blkif: response notification follows rsp_event", "[blkif]")
-{
-    CHECK(notify_after_push(0, 1, 1));
-    CHECK_FALSE(notify_after_push(1, 2, 1));   // the frontend asked for 1, already sent
-    CHECK(notify_after_push(1, 4, 3));
-    CHECK(notify_after_push(0xffffffff, 1, 0));
 }
 
 TEST_CASE("blkif: whole-page segments coalesce into one run", "[blkif]")

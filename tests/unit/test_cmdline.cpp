@@ -76,6 +76,7 @@ void require_defaults(const cl::Options& o)
     CHECK(o.maxcpus == d.maxcpus);
     CHECK(o.dom0_mem == d.dom0_mem);
     CHECK(o.x2apic == d.x2apic);
+    CHECK(o.max_domid == d.max_domid);
 }
 
 } // namespace
@@ -573,6 +574,25 @@ TEST_CASE("cmdline::parse_options: maxcpus", "[cmdline]")
         CHECK(parse(bad, w).maxcpus == 0);
         CHECK(w.count() == 1);
     }
+}
+
+TEST_CASE("cmdline::parse_options: max_domid", "[cmdline]")
+{
+    CHECK(parse_clean("max_domid=3").max_domid == 3);
+    CHECK(parse_clean("max-domid=0x10").max_domid == 16);
+    CHECK(parse_clean("max_domid=32751").max_domid == 32751);
+    CHECK(parse_clean("max_domid=5 max_domid=2").max_domid == 2);
+    for (const char* bad : {"max_domid", "max_domid=", "max_domid=0", "max_domid=32752", "max_domid=65535",
+                            "max_domid=three", "max_domid=-1", "no-max_domid"}) {
+        INFO(bad);
+        Warnings w;
+        CHECK(parse(bad, w).max_domid == 0);
+        CHECK(w.count() == 1);
+    }
+    // A bad value keeps the earlier good one.
+    Warnings w;
+    CHECK(parse("max_domid=4 max_domid=0", w).max_domid == 4);
+    CHECK(w.count() == 1);
 }
 
 TEST_CASE("cmdline::parse_options: dom0_mem", "[cmdline]")

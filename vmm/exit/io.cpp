@@ -53,7 +53,9 @@ void passthrough(const IoQual& q, GuestRegs& r)
 }
 
 // REP INSW/OUTSW and friends on a delegated port (ATA PIO moves sectors this
-// way): a bounded number of items per exit; a REP with more left is re-executed.
+// way): a bounded number of items per exit; a REP with more left is
+// re-executed. Forwards (DF clear), the items go through one buffer and one
+// guest-memory access per exit, not one per item.
 void string_passthrough(Vcpu& v, const IoQual& q)
 {
     GuestRegs& r = v.ctx.regs;
@@ -62,24 +64,35 @@ void string_passthrough(Vcpu& v, const IoQual& q)
     const uint64_t n = count < items_max ? count : items_max;
     const bool backwards = vmx::read(vmx::Field::guest_rflags) & (1u << 10);
     uint64_t& index = q.in ? r.rdi : r.rsi;
-    for (uint64_t i = 0; i < n; ++i) {
-        uint32_t value = 0;
+    uint8_t buf[items_max * 4];
+    const uint64_t step = backwards ? 0 : q.size;   // forwards: item i at buf + i * size
+    const uint64_t bytes = backwards ? q.size : n * q.size;
+    for (uint64_t done = 0; done < n;) {
+        const uint64_t items = backwards ? 1 : n;
         if (q.in) {
-            value = q.size == 1 ? cpu::inb(q.port) : q.size == 2 ? cpu::inw(q.port) : cpu::inl(q.port);
-            if (!guest::copy_to_as_guest(v, index, &value, q.size)) {
+            for (uint64_t i = 0; i < items; ++i) {
+                const uint32_t value = q.size == 1 ? cpu::inb(q.port) : q.size == 2 ? cpu::inw(q.port) : cpu::inl(q.port);
+                __builtin_memcpy(buf + i * step, &value, q.size);
+            }
+            if (!guest::emulated_write(v, index, buf, bytes)) {
                 guest::inject_gp();
                 return;
             }
         } else {
-            if (!guest::copy_from_as_guest(v, index, &value, q.size)) {
+            if (!guest::emulated_read(v, index, buf, bytes)) {
                 guest::inject_gp();
                 return;
             }
-            if (q.size == 1) cpu::outb(q.port, static_cast<uint8_t>(value));
-            else if (q.size == 2) cpu::outw(q.port, static_cast<uint16_t>(value));
-            else cpu::outl(q.port, value);
+            for (uint64_t i = 0; i < items; ++i) {
+                uint32_t value = 0;
+                __builtin_memcpy(&value, buf + i * step, q.size);
+                if (q.size == 1) cpu::outb(q.port, static_cast<uint8_t>(value));
+                else if (q.size == 2) cpu::outw(q.port, static_cast<uint16_t>(value));
+                else cpu::outl(q.port, value);
+            }
         }
-        index = backwards ? index - q.size : index + q.size;
+        index = backwards ? index - q.size : index + bytes;
+        done += items;
     }
     if (q.rep) r.rcx = (r.rcx & ~0xffffffffull) | (count - n);
     if (count - n == 0) guest::skip_instruction();

@@ -1,8 +1,9 @@
 // blkfront: a test guest that connects to its virtual disk (runtime/blkfront) and does what its command line says, one parseable line per step.
 //
-// Always: `blkfront: connected: vbd DEVID backend PATH (dom B), port E` and
-// `blkfront: disk: S sectors of Z bytes, info I, flush F, ring P pages (N
-// slots), indirect K`, or `blkfront: FAIL connect: REASON`. Options (`extra=` in xl.cfg), done in
+// Always: `blkfront: connected: vbd DEVID backend PATH (dom B)` and
+// `blkfront: negotiated: S sectors of Z bytes, info I, flush F, ring P pages
+// (N slots), indirect K, port E` (two lines: the console back end cuts
+// lines at 160 characters), or `blkfront: FAIL connect: REASON`. Options (`extra=` in xl.cfg), done in
 // this order:
 //   vbd=DEVID order=N indirect=N   which disk; the ring order and indirect
 //                                  segments asked for (capped by the back end)
@@ -82,11 +83,11 @@ bool connect() {
         return false;
     }
     const bf::Disk& d = bf::disk();
-    // Two lines: the console cuts long ones.
-    print("blkfront: connected: vbd %u backend %s (dom %u), port %u\n", d.devid, d.backend, d.backend_id, d.port);
-    print("blkfront: disk: %llu sectors of %u bytes, info %u, flush %u, ring %u pages (%u slots), indirect %u\n",
+    print("blkfront: connected: vbd %u backend %s (dom %u)\n", d.devid, d.backend, d.backend_id);
+    print("blkfront: negotiated: %llu sectors of %u bytes, info %u, flush %u, ring %u pages (%u slots), indirect %u, "
+          "port %u\n",
           static_cast<unsigned long long>(d.sectors), d.sector_size, d.info, d.flush ? 1u : 0u, d.ring_pages,
-          d.ring_slots, d.indirect_segments);
+          d.ring_slots, d.indirect_segments, d.port);
     pass();
     return true;
 }

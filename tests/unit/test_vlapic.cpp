@@ -1,0 +1,281 @@
+#include <catch2/catch.hpp>
+
+#include "vmm/vlapic_state.hpp"
+
+using namespace menhir::vlapic;
+
+namespace {
+
+uint32_t msr(uint32_t offset) { return msr_base + (offset >> 4); }
+
+State x2(uint32_t vcpu)
+{
+    State s;
+    reset(s, vcpu);
+    REQUIRE(write_apic_base(s, default_base | base_enable | base_extd, vcpu) == Access::ok);
+    Effects fx;
+    REQUIRE(write_msr(s, msr(reg::svr), svr_enabled | 0xff, 0, fx) == Access::ok);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("vlapic: reset state is an enabled xAPIC, software-disabled, every LVT masked", "[vlapic]")
+{
+    State s;
+    reset(s, 3);
+    CHECK(s.hw_enabled());
+    CHECK_FALSE(s.x2apic());
+    CHECK_FALSE(s.sw_enabled());
+    CHECK((s.apic_base & base_bsp) == 0);
+    CHECK(read_mmio(s, reg::id, 0) == 3u << 24);
+    CHECK(read_mmio(s, reg::version, 0) == version_value);
+    CHECK(read_mmio(s, reg::lvt_timer, 0) == lvt_masked);
+    CHECK(read_mmio(s, reg::dfr, 0) == 0xffffffffu);
+    reset(s, 0);
+    CHECK((s.apic_base & base_bsp) != 0);
+}
+
+TEST_CASE("vlapic: IA32_APIC_BASE allows only the SDM's mode transitions", "[vlapic]")
+{
+    State s;
+    reset(s, 1);
+    const uint64_t b = default_base;
+    CHECK(write_apic_base(s, b | base_extd, 1) == Access::gp);                  // x2APIC without enable
+    CHECK(write_apic_base(s, 0xfed00000 | base_enable, 1) == Access::gp);       // relocation
+    CHECK(write_apic_base(s, b | base_enable | (1u << 9), 1) == Access::gp);    // reserved bit
+    REQUIRE(write_apic_base(s, b | base_enable | base_extd, 1) == Access::ok);
+    CHECK(s.x2apic());
+    CHECK(write_apic_base(s, b | base_enable, 1) == Access::gp);                // x2APIC -> xAPIC
+    REQUIRE(write_apic_base(s, b, 1) == Access::ok);                            // -> disabled
+    CHECK_FALSE(s.hw_enabled());
+    CHECK(s.id == 1);
+    CHECK(write_apic_base(s, b | base_enable | base_extd, 1) == Access::gp);    // disabled -> x2APIC
+    CHECK(write_apic_base(s, b | base_enable, 1) == Access::ok);
+}
+
+TEST_CASE("vlapic: x2APIC MSRs: read-only, write-only and reserved registers #GP", "[vlapic]")
+{
+    State s = x2(5);
+    uint64_t v = 0;
+    Effects fx;
+    REQUIRE(read_msr(s, msr(reg::id), 0, v) == Access::ok);
+    CHECK(v == 5);
+    REQUIRE(read_msr(s, msr(reg::ldr), 0, v) == Access::ok);
+    CHECK(v == ((0u << 16) | (1u << 5)));
+    CHECK(read_msr(s, msr(reg::eoi), 0, v) == Access::gp);
+    CHECK(read_msr(s, msr(reg::self_ipi), 0, v) == Access::gp);
+    CHECK(read_msr(s, msr(reg::dfr), 0, v) == Access::gp);
+    CHECK(read_msr(s, msr(reg::icr_hi), 0, v) == Access::gp);
+    CHECK(read_msr(s, 0x8ff, 0, v) == Access::gp);
+    CHECK(write_msr(s, msr(reg::id), 7, 0, fx) == Access::gp);
+    CHECK(write_msr(s, msr(reg::ldr), 7, 0, fx) == Access::gp);
+    CHECK(write_msr(s, msr(reg::eoi), 1, 0, fx) == Access::gp);
+    CHECK(write_msr(s, msr(reg::tpr), 0x100, 0, fx) == Access::gp);
+    CHECK(write_msr(s, msr(reg::esr), 1, 0, fx) == Access::gp);
+    CHECK(write_msr(s, msr(reg::self_ipi), 0x100, 0, fx) == Access::gp);
+    CHECK(write_msr(s, msr(reg::icr_lo), 1u << 12, 0, fx) == Access::gp);   // delivery status is not writable
+    CHECK(write_msr(s, msr(reg::tpr), 1ull << 32, 0, fx) == Access::gp);
+    State xapic;
+    reset(xapic, 0);
+    CHECK(read_msr(xapic, msr(reg::id), 0, v) == Access::gp);   // not in x2APIC mode
+}
+
+TEST_CASE("vlapic: priorities: TPR, ISR and PPR decide what is deliverable", "[vlapic]")
+{
+    State s = x2(0);
+    Effects fx;
+    CHECK(deliverable(s) == -1);
+    REQUIRE(accept(s, 0x51, false, fx));
+    REQUIRE(accept(s, 0x32, false, fx));
+    CHECK(deliverable(s) == 0x51);
+    REQUIRE(write_msr(s, msr(reg::tpr), 0x50, 0, fx) == Access::ok);
+    CHECK(deliverable(s) == -1);                 // class 5 is not above TPR class 5
+    REQUIRE(write_msr(s, msr(reg::tpr), 0x40, 0, fx) == Access::ok);
+    CHECK(deliverable(s) == 0x51);
+    acknowledge(s, 0x51);
+    CHECK(ppr(s) == 0x50);
+    CHECK(deliverable(s) == -1);                 // 0x32 waits under the 0x51 in service
+    REQUIRE(accept(s, 0x61, false, fx));
+    CHECK(deliverable(s) == 0x61);               // nesting: a higher class interrupts
+    acknowledge(s, 0x61);
+    Effects e;
+    REQUIRE(write_msr(s, msr(reg::eoi), 0, 0, e) == Access::ok);
+    CHECK(e.eoi);
+    CHECK(e.eoi_vector == 0x61);                 // the highest in service goes first
+    REQUIRE(write_msr(s, msr(reg::eoi), 0, 0, e) == Access::ok);
+    CHECK(e.eoi_vector == 0x51);
+    REQUIRE(write_msr(s, msr(reg::tpr), 0, 0, fx) == Access::ok);
+    CHECK(deliverable(s) == 0x32);
+}
+
+TEST_CASE("vlapic: illegal vectors and a disabled APIC are not accepted", "[vlapic]")
+{
+    State s = x2(0);
+    Effects fx;
+    CHECK_FALSE(accept(s, 5, false, fx));
+    CHECK_FALSE(fx.error);                       // LVT Error masked
+    REQUIRE(write_msr(s, msr(reg::lvt_error), 0xfe, 0, fx) == Access::ok);
+    CHECK_FALSE(accept(s, 7, false, fx));
+    CHECK(fx.error);
+    REQUIRE(write_msr(s, msr(reg::esr), 0, 0, fx) == Access::ok);
+    uint64_t v = 0;
+    REQUIRE(read_msr(s, msr(reg::esr), 0, v) == Access::ok);
+    CHECK(v == (1u << 6));
+    Effects e2;
+    REQUIRE(write_msr(s, msr(reg::svr), 0xff, 0, e2) == Access::ok);   // software-disabled
+    CHECK_FALSE(accept(s, 0x40, false, e2));
+    REQUIRE(read_msr(s, msr(reg::lvt_error), 0, v) == Access::ok);
+    CHECK((v & lvt_masked) != 0);                // disabling masks every LVT
+}
+
+TEST_CASE("vlapic: level-triggered vectors set TMR until their EOI", "[vlapic]")
+{
+    State s = x2(0);
+    Effects fx;
+    REQUIRE(accept(s, 0x80, true, fx));
+    uint64_t v = 0;
+    REQUIRE(read_msr(s, msr(reg::tmr + 0x40), 0, v) == Access::ok);
+    CHECK(v == 1);
+    acknowledge(s, 0x80);
+    REQUIRE(write_msr(s, msr(reg::eoi), 0, 0, fx) == Access::ok);
+    REQUIRE(read_msr(s, msr(reg::tmr + 0x40), 0, v) == Access::ok);
+    CHECK(v == 0);
+}
+
+TEST_CASE("vlapic: the one-shot timer counts down at the bus clock over the divider", "[vlapic]")
+{
+    State s = x2(0);
+    Effects fx;
+    REQUIRE(write_msr(s, msr(reg::timer_divide), 0x3, 1000, fx) == Access::ok);   // divide by 16
+    REQUIRE(write_msr(s, msr(reg::lvt_timer), 0xec, 1000, fx) == Access::ok);
+    Effects t;
+    REQUIRE(write_msr(s, msr(reg::timer_initial), 100, 1000, t) == Access::ok);
+    CHECK(t.timer);
+    CHECK(timer_deadline(s) == 1000 + 100 * 16 * bus_ns);
+    uint64_t v = 0;
+    REQUIRE(read_msr(s, msr(reg::timer_current), 1000 + 16 * 10, v) == Access::ok);
+    CHECK(v == 90);
+    CHECK(timer_fire(s, 2000) == -1);            // not due
+    CHECK(timer_fire(s, 2600) == 0xec);
+    CHECK(timer_deadline(s) == 0);
+    REQUIRE(read_msr(s, msr(reg::timer_current), 3000, v) == Access::ok);
+    CHECK(v == 0);
+    CHECK(timer_fire(s, 5000) == -1);            // once only
+}
+
+TEST_CASE("vlapic: the periodic timer reloads, a masked one counts silently, divide by 1", "[vlapic]")
+{
+    State s = x2(0);
+    Effects fx;
+    REQUIRE(write_msr(s, msr(reg::timer_divide), 0xb, 0, fx) == Access::ok);   // divide by 1
+    REQUIRE(write_msr(s, msr(reg::lvt_timer), (1u << 17) | 0xef, 0, fx) == Access::ok);
+    REQUIRE(timer_mode(s) == TimerMode::periodic);
+    REQUIRE(write_msr(s, msr(reg::timer_initial), 1000, 0, fx) == Access::ok);
+    CHECK(timer_deadline(s) == 1000);
+    CHECK(timer_fire(s, 1000) == 0xef);
+    CHECK(timer_deadline(s) == 2000);
+    uint64_t v = 0;
+    REQUIRE(read_msr(s, msr(reg::timer_current), 1250, v) == Access::ok);
+    CHECK(v == 750);
+    CHECK(timer_fire(s, 9500) == 0xef);          // slept through periods: one interrupt
+    CHECK(timer_deadline(s) == 10500);
+    REQUIRE(write_msr(s, msr(reg::lvt_timer), (1u << 17) | lvt_masked | 0xef, 0, fx) == Access::ok);
+    CHECK(timer_fire(s, 10500) == -1);
+    CHECK(timer_deadline(s) == 11500);
+    REQUIRE(write_msr(s, msr(reg::timer_initial), 0, 0, fx) == Access::ok);
+    CHECK(timer_deadline(s) == 0);
+}
+
+TEST_CASE("vlapic: ICR writes decode into IPIs; vectors below 16 are a send error", "[vlapic]")
+{
+    State s = x2(2);
+    Effects fx;
+    REQUIRE(write_msr(s, msr(reg::icr_lo), (3ull << 32) | (1u << 14) | 0x41, 0, fx) == Access::ok);
+    REQUIRE(fx.ipi);
+    CHECK(fx.ipi_req.vector == 0x41);
+    CHECK(fx.ipi_req.dest == 3);
+    CHECK(fx.ipi_req.delivery == Delivery::fixed);
+    CHECK_FALSE(fx.ipi_req.logical);
+    uint64_t v = 0;
+    REQUIRE(read_msr(s, msr(reg::icr_lo), 0, v) == Access::ok);
+    CHECK(v == ((3ull << 32) | (1u << 14) | 0x41));
+    Effects init;
+    REQUIRE(write_msr(s, msr(reg::icr_lo), (1ull << 32) | (5u << 8) | (1u << 14), 0, init) == Access::ok);
+    CHECK(init.ipi_req.delivery == Delivery::init);
+    Effects sipi;
+    REQUIRE(write_msr(s, msr(reg::icr_lo), (1ull << 32) | (6u << 8) | 0x9a, 0, sipi) == Access::ok);
+    CHECK(sipi.ipi_req.delivery == Delivery::startup);
+    CHECK(sipi.ipi_req.vector == 0x9a);
+    Effects bad;
+    REQUIRE(write_msr(s, msr(reg::icr_lo), (1ull << 32) | 0x05, 0, bad) == Access::ok);
+    CHECK_FALSE(bad.ipi);
+    REQUIRE(write_msr(s, msr(reg::esr), 0, 0, bad) == Access::ok);
+    REQUIRE(read_msr(s, msr(reg::esr), 0, v) == Access::ok);
+    CHECK(v == (1u << 5));
+    Effects self;
+    REQUIRE(write_msr(s, msr(reg::self_ipi), 0x77, 0, self) == Access::ok);
+    CHECK(self.ipi_req.shorthand == Shorthand::self);
+    CHECK(self.ipi_req.vector == 0x77);
+}
+
+TEST_CASE("vlapic: destinations: physical, x2APIC cluster, xAPIC flat and cluster, shorthands", "[vlapic]")
+{
+    State a = x2(17);   // cluster 1, bit 1
+    Ipi i;
+    i.dest = 17;
+    CHECK(is_destination(a, i, 0));
+    i.dest = 16;
+    CHECK_FALSE(is_destination(a, i, 0));
+    i.dest = 0xffffffffu;
+    CHECK(is_destination(a, i, 0));
+    i.logical = true;
+    i.dest = (1u << 16) | 0x2;
+    CHECK(is_destination(a, i, 0));
+    i.dest = (0u << 16) | 0x2;
+    CHECK_FALSE(is_destination(a, i, 0));
+    i.shorthand = Shorthand::others;
+    CHECK_FALSE(is_destination(a, i, 17));
+    CHECK(is_destination(a, i, 3));
+    i.shorthand = Shorthand::self;
+    CHECK(is_destination(a, i, 17));
+
+    State b;
+    reset(b, 2);
+    Effects fx;
+    write_mmio(b, reg::ldr, 0x04000000, 0, fx);   // flat: bit 2
+    Ipi f;
+    f.logical = true;
+    f.dest = 0x06;
+    CHECK(is_destination(b, f, 0));
+    f.dest = 0x01;
+    CHECK_FALSE(is_destination(b, f, 0));
+    write_mmio(b, reg::dfr, 0x0fffffff, 0, fx);   // cluster model
+    write_mmio(b, reg::ldr, 0x21000000, 0, fx);   // cluster 2, bit 0
+    f.dest = 0x21;
+    CHECK(is_destination(b, f, 0));
+    f.dest = 0x11;
+    CHECK_FALSE(is_destination(b, f, 0));
+    Ipi p;
+    p.dest = 2;
+    CHECK(is_destination(b, p, 0));
+}
+
+TEST_CASE("vlapic: xAPIC MMIO: the ICR is two registers, read-only ones ignore writes", "[vlapic]")
+{
+    State s;
+    reset(s, 0);
+    Effects fx;
+    write_mmio(s, reg::svr, 0x1ff, 0, fx);
+    write_mmio(s, reg::id, 0x05000000, 0, fx);
+    CHECK(read_mmio(s, reg::id, 0) == 0);
+    write_mmio(s, reg::icr_hi, 0x03000000, 0, fx);
+    CHECK_FALSE(fx.ipi);
+    write_mmio(s, reg::icr_lo, 0x4031, 0, fx);
+    REQUIRE(fx.ipi);
+    CHECK(fx.ipi_req.dest == 3);
+    CHECK(fx.ipi_req.vector == 0x31);
+    CHECK((read_mmio(s, reg::icr_lo, 0) & (1u << 12)) == 0);
+    CHECK(read_mmio(s, reg::eoi, 0) == 0);
+    CHECK(read_mmio(s, 0x304, 0) == 0);          // not 16-aligned
+}
