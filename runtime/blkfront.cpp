@@ -73,7 +73,7 @@ void broke(const char* fmt, ...) {
     va_start(ap, fmt);
     vformat(g_error, sizeof g_error, fmt, ap);
     va_end(ap);
-    if (g_state == State::connected) print("%s: blkfront: %s: disabled for further use\n", guest_name, g_error);
+    if (g_state == State::connected) print("%s: vbd %u: %s: disabled for further use\n", guest_name, g_disk.devid, g_error);
     g_state = State::broken;
 }
 
@@ -559,6 +559,7 @@ long connect(const Options& opts) {
     g_disk.physical_sector_size = static_cast<uint32_t>(read_number_or(g_disk.backend, "physical-sector-size", sector_size));
     g_disk.flush = read_number_or(g_disk.backend, "feature-flush-cache", 0) != 0;
     uint64_t ind = read_number_or(g_disk.backend, "feature-max-indirect-segments", 0);
+    g_disk.backend_indirect_segments = ind > 0xffff ? 0xffff : static_cast<unsigned>(ind);
     if (ind > opts.max_indirect_segments) ind = opts.max_indirect_segments;
     if (ind > MAX_INDIRECT_SEGMENTS) ind = MAX_INDIRECT_SEGMENTS;
     g_disk.indirect_segments = ind > blkif::max_segments_per_request ? static_cast<unsigned>(ind) : 0;

@@ -91,6 +91,7 @@ struct Disk {
     unsigned ring_pages{0};
     unsigned ring_slots{0};
     unsigned indirect_segments{0};   // 0: direct requests only
+    unsigned backend_indirect_segments{0};   // what the back end offered (before our cap)
     uint32_t port{0};
     uint32_t ring_ref0{0};
 };

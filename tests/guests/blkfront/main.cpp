@@ -228,8 +228,8 @@ void hostile(const char* list) {
         } else if (str_eq(name, "indirect")) {
             // One segment more than the back end offered (or an indirect
             // request at all, when it offered none).
-            const unsigned offered = static_cast<unsigned>(bf::disk().indirect_segments);
-            const unsigned nseg = offered ? offered + 1 : 12;
+            const unsigned offered = bf::disk().backend_indirect_segments;
+            const unsigned nseg = offered && offered < blkif::segments_per_indirect_page ? offered + 1 : 12;
             const uint32_t iref = bf::raw_grant(g_ind_page, true);
             for (unsigned k = 0; k < nseg; ++k) g_ind_page[k] = {gref, 0, 7, 0};
             blkif::Entry e{};
