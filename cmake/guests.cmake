@@ -8,7 +8,7 @@
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
 #                                          aliaser fuzzer deafener demo xsclient reuse
-#                                          blkfront
+#                                          blkfront acpi
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -173,9 +173,11 @@ set(MENHIR_DOM0_SOURCES
   ${CMAKE_SOURCE_DIR}/vmm/console_ring.cpp
   ${CMAKE_SOURCE_DIR}/kernel/console_rate.cpp
   ${CMAKE_SOURCE_DIR}/vmm/elf_image.cpp
-  ${CMAKE_SOURCE_DIR}/vmm/pvh_start_info.cpp)
+  ${CMAKE_SOURCE_DIR}/vmm/pvh_start_info.cpp
+  ${CMAKE_SOURCE_DIR}/vmm/acpi_tables.cpp)
 menhir_add_guest(dom0    64 ${MENHIR_OUTPUT_DIR}/dom0.elf ${MENHIR_DOM0_SOURCES} ${MENHIR_DOM0_PURE_SOURCES})
 menhir_add_guest(demo    64 ${MENHIR_GUESTS_OUT}/demo.elf    ${MENHIR_GUEST_DIR}/demo/main.cpp)
 menhir_add_guest(xsclient 64 ${MENHIR_GUESTS_OUT}/xsclient.elf ${MENHIR_GUEST_DIR}/xsclient/main.cpp)
 menhir_add_guest(blkfront 64 ${MENHIR_GUESTS_OUT}/blkfront.elf ${MENHIR_GUEST_DIR}/blkfront/main.cpp)
 menhir_add_guest(conring 64 ${MENHIR_GUESTS_OUT}/conring.elf ${MENHIR_GUEST_DIR}/conring/main.cpp)
+menhir_add_guest(acpi    64 ${MENHIR_GUESTS_OUT}/acpi.elf    ${MENHIR_GUEST_DIR}/acpi/main.cpp)

@@ -17,6 +17,7 @@ set(MENHIR_PURE_SOURCES
   vmm/elf_image.cpp
   vmm/event_channel.cpp
   vmm/pvh_start_info.cpp
+  vmm/acpi_tables.cpp
   vmm/grant_table.cpp
   vmm/x86_decode.cpp
   vmm/vlapic_state.cpp

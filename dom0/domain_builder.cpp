@@ -10,6 +10,7 @@
 #include "runtime/runtime.hpp"
 #include "vmm/abi/menhir.hpp"
 #include "vmm/abi/xen_console.hpp"
+#include "vmm/acpi_tables.hpp"
 #include "vmm/elf_image.hpp"
 #include "vmm/pvh_start_info.hpp"
 #include "domctl.hpp"
@@ -100,6 +101,11 @@ bool build_domain(const xl::DomainConfig& cfg, Blob kernel, Blob ramdisk, BuiltD
     in.special_base = menhir::xen::special_first_gfn * PAGE;
     in.special_bytes = menhir::xen::special_pages * PAGE;
     in.kernel_end = image.highest;
+    // ACPI tables as the hypervisor gives its boot-time domUs (and Xen's
+    // toolstack its PVH guests); create_acpi_tables tells the hypervisor,
+    // whose XENMEM_memory_map then marks their page too.
+    in.acpi_vcpus = cfg.vcpus;
+    in.acpi_madt = menhir::acpi_tables::domu_madt;
     in.cmdline = cfg.cmdline;
     if (ramdisk.data) {
         in.module_count = 1;
@@ -126,6 +132,7 @@ bool build_domain(const xl::DomainConfig& cfg, Blob kernel, Blob ramdisk, BuiltD
     d.u.create.vcpus = cfg.vcpus;
     d.u.create.weight = cfg.cpu_weight;
     d.u.create.cap = cfg.cap;
+    d.u.create.flags = abi::create_acpi_tables;
     __builtin_memcpy(d.u.create.name, cfg.name, name_len + 1);
     long rc = domctl(&d);
     if (rc != 0) {

@@ -261,6 +261,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
     d->account.cap = c.cap;
     d->special_slack = 0;
     d->toolstack_owned = false;
+    d->acpi_tables = false;
 
     d->ept_tables.max_tables = ept_tables_for(d->memory_bytes) + ept_table_margin;
     for (auto& gfn : d->special_gfn) gfn = Domain::no_gfn;

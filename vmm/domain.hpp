@@ -91,6 +91,7 @@ struct Domain {
     // RAM target; a domain dom0 builds starts with xen::special_pages.
     uint32_t special_slack;
     bool toolstack_owned;         // built by dom0 (domctl create): only dom0 destroys it
+    bool acpi_tables;             // its builder gave it ACPI tables (vmm/pvh_start_info places them)
     uint64_t created_ns;          // scheduler::now_ns() when it was created (xl uptime)
     bool populated;               // its RAM exists
     HostPhys ept_root;

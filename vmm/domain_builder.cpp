@@ -7,6 +7,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen_console.hpp"
+#include "vmm/acpi_tables.hpp"
 #include "vmm/console_rings.hpp"
 #include "vmm/store_pages.hpp"
 #include "vmm/elf_image.hpp"
@@ -93,6 +94,12 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
         in.special_base = xen::special_first_gfn * page_size;
         in.special_bytes = xen::special_pages * page_size;
     }
+    // Every domU gets ACPI tables, as Xen's toolstack gives PVH guests
+    // (vmm/acpi_tables); dom0 has the machine's own.
+    if (id != 0) {
+        in.acpi_vcpus = config.vcpus;
+        in.acpi_madt = acpi_tables::domu_madt;
+    }
     in.cmdline = k.cmdline;
     in.module_count = k.module_count;
     for (size_t i = 0; i < k.module_count && i < pvh::max_modules; ++i) in.modules[i] = k.modules[i];
@@ -108,6 +115,7 @@ Domain* build_pvh(uint16_t id, const DomainConfig& config, const Kernel& k)
         info("cannot build domain %u (%s): %s", id, config.name, why);
         return nullptr;
     }
+    d->acpi_tables = in.acpi_vcpus != 0;
     bool ok = elf::load(image, k.image, write_guest, d) && pvh::write(in, layout, write_guest, d);
     if (ok && id != 0 && !console_rings::attach(*d))
         info("domain %u (%s): no console ring; it has console_io only", id, config.name);

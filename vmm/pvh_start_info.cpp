@@ -1,6 +1,7 @@
 #include "vmm/pvh_start_info.hpp"
 
 #include "kernel/lib/types.hpp"
+#include "vmm/acpi_tables.hpp"
 
 namespace menhir::pvh {
 namespace {
@@ -18,6 +19,33 @@ uint64_t cmdline_bytes(const char* s)
         ++n;
     }
     return n + 1;
+}
+
+// Enough for the tables of max_acpi_vcpus vCPUs with a MADT (the unit
+// tests check it); build() refuses a smaller buffer, never overruns it.
+constexpr size_t acpi_buffer_bytes = 1024;
+
+// The memory map for `in` with the ACPI page at acpi_base (0: none).
+uint32_t fill_map(const BootInput& in, uint64_t acpi_base, MemmapEntry (&map)[max_memmap])
+{
+    const uint64_t usable = in.memory_bytes - in.reserved_top_bytes;
+    uint32_t n = 0;
+    if (acpi_base != 0) {
+        const uint64_t acpi_end = acpi_base + acpi_tables::region_bytes;
+        map[n++] = MemmapEntry{0, acpi_base, e820_ram, 0};
+        map[n++] = MemmapEntry{acpi_base, acpi_tables::region_bytes, e820_acpi, 0};
+        if (usable > acpi_end) map[n++] = MemmapEntry{acpi_end, usable - acpi_end, e820_ram, 0};
+    } else {
+        map[n++] = MemmapEntry{0, usable, e820_ram, 0};
+    }
+    if (in.reserved_top_bytes != 0) map[n++] = MemmapEntry{usable, in.reserved_top_bytes, e820_reserved, 0};
+    if (in.special_bytes != 0) map[n++] = MemmapEntry{in.special_base, in.special_bytes, e820_reserved, 0};
+    return n;
+}
+
+acpi_tables::Input acpi_input(const BootInput& in, uint64_t base)
+{
+    return acpi_tables::Input{base, in.acpi_vcpus, in.acpi_madt};
 }
 
 // Hands out guest-physical ranges upwards from `next`, never past `limit`.
@@ -58,11 +86,29 @@ Error plan_into(const BootInput& in, Layout& out)
          in.special_base > four_gib || in.special_bytes > four_gib - in.special_base)) {
         return Error::bad_memory_size;
     }
+    if (in.acpi_vcpus > max_acpi_vcpus) {
+        return Error::bad_memory_size;
+    }
     const uint64_t usable = in.memory_bytes - in.reserved_top_bytes;
     if (in.kernel_end > usable) {
         return Error::kernel_outside_ram;
     }
-    const uint64_t limit = usable < four_gib ? usable : four_gib;
+    uint64_t limit = usable < four_gib ? usable : four_gib;
+    if (in.acpi_vcpus != 0) {
+        // The last page of RAM below 4 GiB (never page 0); the boot data
+        // stays below it.
+        if (limit < page_size + acpi_tables::region_bytes) {
+            return Error::does_not_fit;
+        }
+        out.acpi_base = limit - acpi_tables::region_bytes;
+        acpi_tables::Layout tables{};
+        if (acpi_tables::plan(acpi_input(in, out.acpi_base), tables) != acpi_tables::Error::none ||
+            tables.bytes > acpi_tables::region_bytes) {
+            return Error::does_not_fit;
+        }
+        out.rsdp = tables.rsdp;
+        limit = out.acpi_base;
+    }
     if (in.kernel_end > limit) {
         return Error::does_not_fit;
     }
@@ -81,7 +127,8 @@ Error plan_into(const BootInput& in, Layout& out)
         !a.take(in.module_count * sizeof(ModlistEntry), alignof(ModlistEntry), out.modlist)) {
         return Error::does_not_fit;
     }
-    out.memmap_entries = 1 + (in.reserved_top_bytes != 0 ? 1 : 0) + (in.special_bytes != 0 ? 1 : 0);
+    MemmapEntry map[max_memmap]{};
+    out.memmap_entries = fill_map(in, out.acpi_base, map);
     if (!a.take(out.memmap_entries * sizeof(MemmapEntry), alignof(MemmapEntry), out.memmap)) {
         return Error::does_not_fit;
     }
@@ -106,7 +153,8 @@ Error plan_into(const BootInput& in, Layout& out)
 bool same(const Layout& a, const Layout& b)
 {
     if (a.start_info != b.start_info || a.modlist != b.modlist || a.memmap != b.memmap ||
-        a.memmap_entries != b.memmap_entries || a.cmdline != b.cmdline || a.end != b.end) {
+        a.memmap_entries != b.memmap_entries || a.cmdline != b.cmdline || a.end != b.end ||
+        a.acpi_base != b.acpi_base || a.rsdp != b.rsdp) {
         return false;
     }
     for (size_t i = 0; i < max_modules; ++i) {
@@ -166,6 +214,7 @@ bool write(const BootInput& in, const Layout& layout, WriteFn write_fn, void* ct
     info.cmdline_paddr = layout.cmdline;
     info.memmap_paddr = layout.memmap;
     info.memmap_entries = layout.memmap_entries;
+    info.rsdp_paddr = layout.rsdp;
     if (!write_fn(ctx, layout.start_info, &info, sizeof info)) {
         return false;
     }
@@ -180,13 +229,8 @@ bool write(const BootInput& in, const Layout& layout, WriteFn write_fn, void* ct
         }
     }
 
-    const uint64_t usable = in.memory_bytes - in.reserved_top_bytes;
-    MemmapEntry map[3]{};
-    uint32_t entries = 0;
-    map[entries++] = MemmapEntry{0, usable, e820_ram, 0};
-    if (in.reserved_top_bytes != 0) map[entries++] = MemmapEntry{usable, in.reserved_top_bytes, e820_reserved, 0};
-    if (in.special_bytes != 0) map[entries++] = MemmapEntry{in.special_base, in.special_bytes, e820_reserved, 0};
-    if (entries != layout.memmap_entries) {
+    MemmapEntry map[max_memmap]{};
+    if (fill_map(in, layout.acpi_base, map) != layout.memmap_entries) {
         return false;
     }
     if (!write_fn(ctx, layout.memmap, map, layout.memmap_entries * sizeof(MemmapEntry))) {
@@ -205,7 +249,30 @@ bool write(const BootInput& in, const Layout& layout, WriteFn write_fn, void* ct
             return false;
         }
     }
+    if (in.acpi_vcpus != 0) {
+        uint8_t tables[acpi_buffer_bytes];
+        acpi_tables::Layout t{};
+        if (acpi_tables::build(acpi_input(in, layout.acpi_base), tables, sizeof tables, t) !=
+                acpi_tables::Error::none ||
+            t.rsdp != layout.rsdp) {
+            return false;
+        }
+        // The rest of the page zeroed: the guest finds nothing stale there.
+        if (!write_fn(ctx, layout.acpi_base, tables, t.bytes) ||
+            !write_fn(ctx, layout.acpi_base + t.bytes, nullptr, acpi_tables::region_bytes - t.bytes)) {
+            return false;
+        }
+    }
     return true;
+}
+
+uint32_t memory_map(const BootInput& in, MemmapEntry (&out)[max_memmap])
+{
+    Layout l{};
+    if (plan(in, l) != Error::none) {
+        return 0;
+    }
+    return fill_map(in, l.acpi_base, out);
 }
 
 } // namespace menhir::pvh

@@ -433,3 +433,129 @@ TEST_CASE("pvh: a special range inside RAM, misaligned or past 4 GiB is refused"
     in.special_base = 4 * GiB - 8 * KiB4;   // ends exactly at 4 GiB
     CHECK(pvh::plan(in, l) == Error::none);
 }
+
+namespace {
+
+// A domU's input as both domain builders make it: Xen's special pages past
+// RAM and ACPI tables for `vcpus` vCPUs.
+pvh::BootInput domu(uint32_t vcpus)
+{
+    pvh::BootInput in = basic();
+    in.reserved_top_bytes = 0;
+    in.special_base = 0xfeff8ull * KiB4;
+    in.special_bytes = 8 * KiB4;
+    in.acpi_vcpus = vcpus;
+    in.acpi_madt = true;
+    return in;
+}
+
+std::vector<pvh::MemmapEntry> read_map(const FakeGuest& g, const pvh::Layout& l)
+{
+    std::vector<pvh::MemmapEntry> v;
+    for (uint32_t i = 0; i < l.memmap_entries; ++i) v.push_back(g.read<pvh::MemmapEntry>(l.memmap + i * 24));
+    return v;
+}
+
+} // namespace
+
+TEST_CASE("pvh: ACPI tables take the last page of RAM, marked ACPI, with rsdp_paddr", "[pvh]")
+{
+    pvh::BootInput in = with_modules();
+    in.reserved_top_bytes = 0;
+    in.special_base = 0xfeff8ull * KiB4;
+    in.special_bytes = 8 * KiB4;
+    in.acpi_vcpus = 2;
+    in.acpi_madt = true;
+    pvh::Layout l;
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    CHECK(l.acpi_base == 64 * MiB - KiB4);
+    CHECK(l.rsdp == l.acpi_base);
+    CHECK(l.end <= l.acpi_base);
+    CHECK(l.memmap_entries == 3);
+
+    FakeGuest g;
+    REQUIRE(pvh::write(in, l, FakeGuest::write, &g));
+    CHECK(g.read<pvh::StartInfo>(l.start_info).rsdp_paddr == l.rsdp);
+    const auto map = read_map(g, l);
+    REQUIRE(map.size() == 3);
+    CHECK((map[0].addr == 0 && map[0].size == 64 * MiB - KiB4 && map[0].type == pvh::e820_ram));
+    CHECK((map[1].addr == 64 * MiB - KiB4 && map[1].size == KiB4 && map[1].type == pvh::e820_acpi));
+    CHECK((map[2].addr == 0xfeff8000 && map[2].type == pvh::e820_reserved));
+    // The tables are there, and the rest of their page is zero.
+    CHECK(g.string(l.rsdp).substr(0, 8) == "RSD PTR ");
+    CHECK(g.read<uint8_t>(l.acpi_base + KiB4 - 1) == 0);
+    uint32_t xsdt_len = g.read<uint32_t>(g.read<uint64_t>(l.rsdp + 24) + 4);
+    CHECK(xsdt_len == 36 + 16);   // FADT and MADT
+
+    // pvh::memory_map (XENMEM_memory_map's answer) is the same map.
+    pvh::MemmapEntry same[pvh::max_memmap]{};
+    REQUIRE(pvh::memory_map(in, same) == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        CHECK(same[i].addr == map[i].addr);
+        CHECK(same[i].size == map[i].size);
+        CHECK(same[i].type == map[i].type);
+    }
+}
+
+TEST_CASE("pvh: without ACPI nothing changes", "[pvh]")
+{
+    pvh::BootInput in = domu(0);
+    pvh::Layout l;
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    CHECK(l.acpi_base == 0);
+    CHECK(l.rsdp == 0);
+    CHECK(l.memmap_entries == 2);
+    FakeGuest g;
+    REQUIRE(pvh::write(in, l, FakeGuest::write, &g));
+    CHECK(g.read<pvh::StartInfo>(l.start_info).rsdp_paddr == 0);
+    CHECK(g.read<pvh::MemmapEntry>(l.memmap).size == 64 * MiB);
+}
+
+TEST_CASE("pvh: boot data that would reach the ACPI page does not fit", "[pvh]")
+{
+    pvh::BootInput in = domu(1);
+    in.module_count = 1;
+    in.modules[0] = {blob.data(), blob.size(), nullptr};
+    pvh::Layout l;
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    const uint64_t room = l.acpi_base - l.module_base[0];
+    std::vector<uint8_t> big(room, 1);
+    in.modules[0] = {big.data(), big.size(), nullptr};
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    CHECK(l.end == l.acpi_base);
+    std::vector<uint8_t> bigger(room + 1, 1);
+    in.modules[0] = {bigger.data(), bigger.size(), nullptr};
+    CHECK(pvh::plan(in, l) == Error::does_not_fit);
+    CHECK(l.acpi_base == 0);
+
+    // A kernel ending inside the ACPI page.
+    in = domu(1);
+    in.kernel_end = 64 * MiB - 100;
+    CHECK(pvh::plan(in, l) == Error::does_not_fit);
+    // Too many vCPUs for the tables write() builds.
+    in = domu(pvh::max_acpi_vcpus + 1);
+    CHECK(pvh::plan(in, l) == Error::bad_memory_size);
+    in = domu(pvh::max_acpi_vcpus);
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    FakeGuest g;
+    CHECK(pvh::write(in, l, FakeGuest::write, &g));
+}
+
+TEST_CASE("pvh: with RAM past 4 GiB the ACPI page splits RAM below 4 GiB", "[pvh]")
+{
+    pvh::BootInput in = basic();
+    in.memory_bytes = 6 * GiB;
+    in.reserved_top_bytes = 0;
+    in.acpi_vcpus = 1;
+    pvh::Layout l;
+    REQUIRE(pvh::plan(in, l) == Error::none);
+    CHECK(l.acpi_base == 4 * GiB - KiB4);
+    REQUIRE(l.memmap_entries == 3);
+    FakeGuest g;
+    g.backed_end = 6 * GiB;
+    REQUIRE(pvh::write(in, l, FakeGuest::write, &g));
+    const auto map = read_map(g, l);
+    CHECK((map[0].addr == 0 && map[0].size == 4 * GiB - KiB4 && map[0].type == pvh::e820_ram));
+    CHECK((map[1].addr == 4 * GiB - KiB4 && map[1].type == pvh::e820_acpi));
+    CHECK((map[2].addr == 4 * GiB && map[2].size == 2 * GiB && map[2].type == pvh::e820_ram));
+}

@@ -33,9 +33,13 @@ struct DomctlCreate {
     uint32_t vcpus;
     uint32_t weight;     // 0 = default (256)
     uint32_t cap;        // percent of one CPU, 0 = none
-    uint32_t pad;
+    uint32_t flags;      // create_*
     char name[32];
 };
+// The builder puts ACPI tables in the last page of RAM below 4 GiB
+// (vmm/pvh_start_info): XENMEM_memory_map marks that page ACPI, as the
+// start_info memory map does.
+inline constexpr uint32_t create_acpi_tables = 1u << 0;
 struct DomctlVcpuContext { uint32_t vcpu; uint32_t entry; uint32_t ebx; uint32_t pad; };
 struct DomctlShutdown { uint32_t reason; };   // xen::ShutdownReason
 struct DomctlCredit { uint32_t weight; uint32_t cap; };

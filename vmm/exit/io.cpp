@@ -1,8 +1,10 @@
 // I/O instruction exits (every port traps). Port 0xE9 is the guest's debug
-// console, as in Xen for HVM guests; reads of other ports return all ones and
-// writes are dropped, as an empty ISA bus would.
+// console, as in Xen for HVM guests; a domU's ACPI sleep and reset registers
+// (vmm/acpi_tables) power it off or reboot it; reads of other ports return
+// all ones and writes are dropped, as an empty ISA bus would.
 #include "arch/x86/cpu.hpp"
 #include "kernel/console.hpp"
+#include "vmm/acpi_tables.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/exit/guest_state.hpp"
 #include "vmm/exit/handlers.hpp"
@@ -98,6 +100,22 @@ void string_passthrough(Vcpu& v, const IoQual& q)
     if (count - n == 0) guest::skip_instruction();
 }
 
+// The registers its FADT names: the domain ends exactly as SCHEDOP_shutdown
+// would end it. Returns true if it did (the vCPU must not go on).
+bool acpi_register(Vcpu& v, const IoQual& q, GuestRegs& r)
+{
+    if (q.in) {
+        r.rax = (r.rax & ~0xffull) | acpi_tables::port_read(q.port, q.size);
+        return false;
+    }
+    switch (acpi_tables::port_write(q.port, q.size, static_cast<uint32_t>(r.rax))) {
+    case acpi_tables::PortEffect::poweroff: domains::shutdown(*v.domain, xen::ShutdownReason::poweroff); return true;
+    case acpi_tables::PortEffect::reboot: domains::shutdown(*v.domain, xen::ShutdownReason::reboot); return true;
+    case acpi_tables::PortEffect::none: return false;
+    }
+    return false;
+}
+
 } // namespace
 
 void io(Vcpu& v)
@@ -132,6 +150,10 @@ void io(Vcpu& v)
         // A device delegated to this domain (dom0's disk controller): the
         // access goes to the real port.
         passthrough(q, r);
+    } else if (!d.privileged && acpi_tables::is_acpi_port(q.port, q.size)) {
+        // dom0 has no ACPI tables of ours (it powers off through the
+        // hypervisor's own ACPI): these ports are nothing to it.
+        if (acpi_register(v, q, r)) return;
     } else if (q.port == debug_port) {
         if (q.in)
             r.rax = q.size == 4 ? debug_port : (r.rax & ~((1ull << (8 * q.size)) - 1)) | debug_port;   // Bochs's and QEMU's E9 answer 0xE9

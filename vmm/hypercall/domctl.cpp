@@ -57,7 +57,7 @@ int64_t create(abi::Domctl& c)
     char name[sizeof a.name + 1]{};
     __builtin_memcpy(name, a.name, sizeof a.name);
     if (!name[0] || a.memory_kb == 0 || a.memory_kb % 4 || a.vcpus == 0 || a.vcpus > max_vcpus_per_domain ||
-        a.weight > 65535)
+        a.weight > 65535 || (a.flags & ~abi::create_acpi_tables) != 0)
         return xen::err::einval;
     const uint16_t id = domains::next_free_id(1);
     if (!id) return xen::err::enospc;
@@ -67,6 +67,7 @@ int64_t create(abi::Domctl& c)
     // Its builder (dom0) populates the console and xenstore pages itself.
     if (d->memory_bytes <= xen::special_first_gfn * page_size) d->special_slack = xen::special_pages;
     d->toolstack_owned = true;
+    d->acpi_tables = (a.flags & abi::create_acpi_tables) != 0;
     c.domain = id;
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "vmm/grants.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/hypercall/hypercall.hpp"
+#include "vmm/pvh_start_info.hpp"
 
 namespace menhir::hypercall {
 namespace {
@@ -27,13 +28,24 @@ int64_t memory_map(Vcpu& v, Args& args)
         if (!guest::copy_from(v, args[1], &m, sizeof m)) return xen::err::efault;
         map = xen::MemoryMap{m.nr_entries, 0, m.buffer};
     }
-    // The same map as hvm_start_info's: all of the domain's RAM from 0, and
-    // the special pages reserved when it has its console ring there.
-    const xen::E820Entry table[2] = {{0, v.domain->memory_bytes, 1},
-                                     {xen::special_first_gfn * page_size, xen::special_pages * page_size, 2}};
-    const uint32_t entries =
-        v.domain->hvm_params[xen::hvm_param_console_pfn] == xen::special_console_gfn && map.nr_entries >= 2 ? 2 : 1;
-    if (map.nr_entries < 1) return xen::err::einval;
+    // The same map as hvm_start_info's (the planner makes both): the
+    // domain's RAM from 0, its ACPI page when its builder gave it tables,
+    // and the special pages reserved when it has its console ring there.
+    // As Xen, a shorter buffer gets the first entries.
+    const Domain& d = *v.domain;
+    pvh::BootInput in{};
+    in.memory_bytes = d.memory_bytes;
+    if (d.hvm_params[xen::hvm_param_console_pfn] == xen::special_console_gfn) {
+        in.special_base = xen::special_first_gfn * page_size;
+        in.special_bytes = xen::special_pages * page_size;
+    }
+    in.acpi_vcpus = d.acpi_tables ? d.vcpu_count : 0;
+    pvh::MemmapEntry planned[pvh::max_memmap]{};
+    const uint32_t count = pvh::memory_map(in, planned);
+    if (map.nr_entries < 1 || count == 0) return xen::err::einval;
+    xen::E820Entry table[pvh::max_memmap]{};
+    for (uint32_t i = 0; i < count; ++i) table[i] = xen::E820Entry{planned[i].addr, planned[i].size, planned[i].type};
+    const uint32_t entries = map.nr_entries < count ? map.nr_entries : count;
     if (!guest::copy_to(v, map.buffer, table, entries * sizeof table[0])) return xen::err::efault;
     return guest::copy_to(v, args[1], &entries, sizeof entries) ? 0 : xen::err::efault;
 }

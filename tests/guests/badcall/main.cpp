@@ -55,7 +55,15 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     print("badcall: started\n");
     // Everything we need from start_info, before we scribble at the top of
     // RAM (where a loader may have put start_info itself).
-    const uint64_t end = ram_end();
+    // The end of what is backed: RAM, or a domU's ACPI page right above it
+    // (docs/abi.md 1.6), which is memory too.
+    uint64_t end = ram_end();
+    {
+        MemoryRange map[16];
+        const size_t n = memory_map(map, 16);
+        for (size_t i = 0; i < n; ++i)
+            if (map[i].type == xen::MEMMAP_TYPE_ACPI && map[i].addr == end) end += map[i].size;
+    }
     const uint64_t beyond = unbacked_paddr();
     const bool ram_edge_ok = end >= (4u << 20) && beyond + 4096 <= IDENTITY_MAP_END;
 

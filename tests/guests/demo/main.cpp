@@ -42,7 +42,9 @@ uint64_t ram_mib() {
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; ++i)
         if (map[i].type == xen::MEMMAP_TYPE_RAM) bytes += map[i].size;
-    return bytes >> 20;
+    // Rounded up: a domU's ACPI page (docs/abi.md 1.6) takes 4 KiB of the
+    // MiB it was given out of RAM.
+    return (bytes + (1u << 20) - 1) >> 20;
 }
 
 alignas(4096) char g_sector[blkif::sector_bytes];
