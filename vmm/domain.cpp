@@ -17,6 +17,7 @@
 #include "vmm/grants.hpp"
 #include "vmm/pirq.hpp"
 #include "vmm/vcpu_timer.hpp"
+#include "vmm/vlapic.hpp"
 #include <cstdarg>
 #include <new>
 
@@ -201,6 +202,7 @@ Vcpu* create_vcpu(Domain& d, uint32_t id)
     v->domain = &d;
     v->id = id;
     v->host_cpu = ~0u;
+    vlapic::init(*v);
     v->vpid = alloc_vpid();
     auto frame = memory::alloc_frames(1);
     if (!frame || !v->vpid) {
