@@ -163,6 +163,7 @@ void vcpu_timer_stop_all(Domain& d)
     for (uint32_t i = 0; i < d.vcpu_count; ++i) {
         vcpu_timer::set(*d.vcpus[i], 0);
         vcpu_timer::set_poll_timeout(*d.vcpus[i], 0);
+        vlapic::stop_timer(*d.vcpus[i]);
     }
 }
 

@@ -68,7 +68,7 @@ void deliver(Vcpu& v)
         // The callback vector first, beside the LAPIC (no IRR/ISR/EOI, as
         // Xen's HVMIRQ_callback_vector): an external interrupt (type 0, SDM Vol 3C 26.6).
         vmx::write(vmx::Field::entry_interruption_info, vector | injection_valid);
-        left = vlapic::pending(v);
+        (void)vlapic::inject(v, false, left);   // only says whether a vector waits for the window
     } else {
         (void)vlapic::inject(v, can_take, left);
         left = left || callback;

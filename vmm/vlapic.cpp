@@ -159,7 +159,10 @@ bool inject(Vcpu& v, bool can_take, bool& left)
             left = deliverable(v.lapic) >= 0;
             return true;
         }
-        left = true;
+        // Blocked (in its NMI handler, or a shadow): retried at the next
+        // entry after a scheduling pass. An interrupt window would not
+        // help: it opens at once with IF=1 and would exit without end.
+        v.kick = true;
     }
     const int vector = deliverable(v.lapic);
     if (vector < 0) return false;
@@ -185,6 +188,13 @@ void timer_expired(Vcpu& v, uint64_t now_ns)
         rearm(v);
     }
     if (taken) scheduler::kick(v);
+}
+
+void stop_timer(Vcpu& v)
+{
+    SpinGuard g{v.lapic_lock};
+    v.lapic.timer_running = false;
+    rearm(v);
 }
 
 } // namespace menhir::vlapic

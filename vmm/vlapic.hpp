@@ -23,10 +23,13 @@ void write_cr8(Vcpu& v, uint64_t value);
 
 // At VM entry (v's VMCS current): injects an NMI sent by IPI if one waits
 // and can be taken, else the highest deliverable vector when `can_take`
-// (IRR -> ISR). Returns whether it injected; `left` says something still waits.
+// (IRR -> ISR). Returns whether it injected; `left` says a vector still
+// waits (worth an interrupt window); a blocked NMI leaves v.kick set instead.
 bool inject(Vcpu& v, bool can_take, bool& left);
 
 // The LVT timer's deadline has passed (vcpu_timer::fire_due).
 void timer_expired(Vcpu& v, uint64_t now_ns);
+// The domain is going away: the timer stops and no expiry in flight re-arms it.
+void stop_timer(Vcpu& v);
 
 } // namespace menhir::vlapic
