@@ -6,6 +6,7 @@
 #include "kernel/console.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/domain.hpp"
+#include "vmm/domain_builder.hpp"
 #include "vmm/vcpu_timer.hpp"
 
 namespace menhir::vlapic {
@@ -42,13 +43,69 @@ void raise(Vcpu& t, uint8_t vector)
     if (taken) scheduler::kick(t);
 }
 
+void ignored(Domain& d, const char* why)
+{
+    if (!__atomic_exchange_n(&d.lapic_init_logged, true, __ATOMIC_RELAXED))
+        info("domain %u (%s): INIT/SIPI ignored: %s (logged once)", d.id, d.name, why);
+}
+
+// INIT: a vCPU that is not running (never started, or down) gets the
+// APIC's INIT state (ID and mode kept, SDM Vol 3A 11.12.5.1) and waits for
+// a SIPI. A running one is not taken down: the hypervisor cannot stop it
+// here and rewrite its VMCS safely.
+void init_ipi(Vcpu& t)
+{
+    Domain& d = *t.domain;
+    if (__atomic_load_n(&t.up, __ATOMIC_ACQUIRE)) return ignored(d, "INIT to a running vCPU");
+    SpinGuard g{t.lapic_lock};
+    const uint64_t base = t.lapic.apic_base;
+    reset(t.lapic, t.id);
+    t.lapic.apic_base = base;
+    t.lapic_nmi = false;
+    rearm(t);
+    t.wait_for_sipi = true;
+}
+
+// SIPI: a vCPU waiting after INIT starts in real mode at vector << 12
+// (CS = vector << 8, IP = 0), as a processor does (SDM Vol 3A 9.4.4.1).
+void startup_ipi(Vcpu& t, uint8_t vector)
+{
+    Domain& d = *t.domain;
+    SpinGuard g{d.vcpu_lock};   // as VCPUOP_initialise: one start state loaded at a time
+    if (!t.wait_for_sipi || __atomic_load_n(&t.up, __ATOMIC_ACQUIRE)) return;   // not waiting: ignored, as hardware
+    vmx::GuestStart s{};
+    s.rip = 0;
+    s.rflags = 0x2;
+    s.cr0 = 1u << 4;   // ET; PE and PG off (unrestricted guest)
+    s.cs = vmx::Segment{static_cast<uint16_t>(vector << 8), static_cast<uint64_t>(vector) << 12, 0xffff, 0x9b};
+    s.ds = vmx::Segment{0, 0, 0xffff, 0x93};
+    s.tr = vmx::Segment{0, 0, 0xffff, 0x8b};
+    t.ctx.regs = GuestRegs{};
+    if (!builder::start_vcpu(t, s)) return ignored(d, "the real-mode start state was refused");
+    t.wait_for_sipi = false;
+    __atomic_store_n(&t.initialised, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&t.up, true, __ATOMIC_RELEASE);
+    scheduler::wake(t);
+}
+
 void send_ipi(Vcpu& from, const Ipi& ipi, uint32_t sender_id)
 {
     Domain& d = *from.domain;
     if (ipi.delivery == Delivery::init || ipi.delivery == Delivery::startup) {
-        if (!__atomic_exchange_n(&d.lapic_init_logged, true, __ATOMIC_RELAXED))
-            info("domain %u (%s): INIT/SIPI IPIs are ignored (secondary vCPUs start with VCPUOP_up; logged once)",
-                 d.id, d.name);
+        // INIT level de-assert (bit 14 clear) only resets arbitration IDs.
+        if (ipi.delivery == Delivery::init && !ipi.level_assert) return;
+        for (uint32_t i = 0; i < d.vcpu_count; ++i) {
+            Vcpu& t = *d.vcpus[i];
+            if (&t == &from) continue;   // a vCPU does not INIT or start itself
+            bool hit;
+            {
+                SpinGuard g{t.lapic_lock};
+                hit = is_destination(t.lapic, ipi, sender_id);
+            }
+            if (!hit) continue;
+            if (ipi.delivery == Delivery::init) init_ipi(t);
+            else startup_ipi(t, ipi.vector);
+        }
         return;
     }
     if (ipi.delivery != Delivery::fixed && ipi.delivery != Delivery::lowest && ipi.delivery != Delivery::nmi)

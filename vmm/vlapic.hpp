@@ -1,4 +1,4 @@
-// A vCPU's virtual local APIC, the effectful half: MSR exits, CR8, its timer, IPIs between vCPUs and what the next VM entry injects (the registers are vmm/vlapic_state.hpp).
+// A vCPU's virtual local APIC, the effectful half: MSR exits, CR8, its timer, IPIs between vCPUs (INIT/SIPI included) and what the next VM entry injects (the registers are vmm/vlapic_state.hpp).
 #pragma once
 #include "vmm/vcpu.hpp"
 #include <cstdint>

@@ -8,7 +8,8 @@
 // until CR8 lowers it; the one-shot timer fires once after about the time
 // programmed, the periodic one repeatedly over 50 ms (a sanity range only);
 // then vCPU 1 (VCPUOP_up) enables its own LAPIC and a fixed IPI from
-// vCPU 0 to APIC ID 1 arrives there.
+// vCPU 0 to APIC ID 1 arrives there; INIT and SIPI start vCPU 2 in real
+// mode at the SIPI vector's page (the domain needs vcpus=3).
 #include "../lib/check.hpp"
 #include "runtime/events.hpp"
 #include "runtime/print.hpp"
@@ -27,6 +28,7 @@ void vec_tpr();
 void vec_oneshot();
 void vec_periodic();
 void vec_ipi();
+extern const char sipi_tramp[], sipi_tramp_end[];
 extern volatile uint32_t gp_count;
 extern volatile uint32_t counts[5];
 extern volatile uint32_t isr_seen[5];
@@ -184,9 +186,29 @@ void ipi_cases() {
     (void)ev::wait_until([] { return g_ap_done != 0; }, 5000 * ev::MS);
 }
 
+constexpr uint64_t SIPI_PAGE = 0x70000;
+constexpr uint32_t SIPI_MAGIC = 0x51505153;
+
+void sipi_cases(const xen::hvm_start_info* si) {
+    if ((reinterpret_cast<uint64_t>(si) >> 12) == (SIPI_PAGE >> 12)) {
+        c.fail("start_info lies in the SIPI page");
+        return;
+    }
+    auto* page = reinterpret_cast<volatile uint8_t*>(SIPI_PAGE);
+    for (const char* p = sipi_tramp; p != sipi_tramp_end; ++p) page[p - sipi_tramp] = static_cast<uint8_t>(*p);
+    static volatile uint32_t* const flag = reinterpret_cast<volatile uint32_t*>(SIPI_PAGE + 0xff0);
+    *flag = 0;
+    c.expect("is_up(vcpu 2) before INIT/SIPI", smp::vcpu_is_up(2), 0);
+    wr(ICR, (2ull << 32) | (5u << 8) | (1u << 14));              // INIT, assert, to APIC ID 2
+    wr(ICR, (2ull << 32) | (6u << 8) | (SIPI_PAGE >> 12));       // SIPI, vector 0x70
+    const bool ran = ev::wait_until([] { return *flag == SIPI_MAGIC; }, 5000 * ev::MS);
+    c.expect("SIPI: vcpu 2 ran real-mode code at CS:IP = 0x7000:0", ran ? 1 : 0, 1);
+    c.expect("is_up(vcpu 2) after SIPI", smp::vcpu_is_up(2), 1);
+}
+
 }  // namespace
 
-extern "C" void guest_main(const xen::hvm_start_info*) {
+extern "C" void guest_main(const xen::hvm_start_info* si) {
     idt_set_gate(13, gp_catcher, 0);
     idt_set_gate(VEC_SELF, vec_self, 0);
     idt_set_gate(VEC_TPR, vec_tpr, 0);
@@ -199,6 +221,7 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
     tpr_cases();
     timer_cases();
     ipi_cases();
+    sipi_cases(si);
     irq_disable();
     print("lapic: %u passed, %u failed\n", c.passed, c.failed);
     poweroff();

@@ -37,6 +37,20 @@
     LAPIC_STUB vec_periodic, 0x61, 3
     LAPIC_STUB vec_ipi, 0x70, 4
 
+/* What vCPU 2 runs after INIT and SIPI (copied to the page of the SIPI
+ * vector): real mode, CS = vector << 8; it writes a magic word at offset
+ * 0xff0 of its page and halts for good. */
+    .globl  sipi_tramp, sipi_tramp_end
+sipi_tramp:
+    .code16
+    movl    $0x51505153, %eax
+    movl    %eax, %cs:0xff0
+    cli
+1:  hlt
+    jmp     1b
+    .code64
+sipi_tramp_end:
+
 /* IDT vector 13: error code, then RIP, on the stack. */
     .globl  gp_catcher
     .type   gp_catcher, @function
