@@ -8,7 +8,7 @@
 #                                          evping evpong granter mapper sleeper smp2 hostile regspy
 #                                          pae32 msrs taskgate32 mmiohole mmiohole32 balloon conring
 #                                          aliaser fuzzer deafener demo xsclient reuse
-#                                          blkfront acpi
+#                                          blkfront acpi lapic
 #   ${MENHIR_OUTPUT_DIR}/dom0.elf
 # Every image loads at guest-physical 1 MiB (runtime/guest.ld) and
 # enters through the Xen PHYS32_ENTRY ELF note.
@@ -128,6 +128,8 @@ menhir_add_guest(mapper  64 ${MENHIR_GUESTS_OUT}/mapper.elf  ${MENHIR_GUEST_DIR}
 menhir_add_guest(reuse   64 ${MENHIR_GUESTS_OUT}/reuse.elf   ${MENHIR_GUEST_DIR}/reuse/main.cpp)
 menhir_add_guest(sleeper 64 ${MENHIR_GUESTS_OUT}/sleeper.elf ${MENHIR_GUEST_DIR}/sleeper/main.cpp)
 menhir_add_guest(smp2    64 ${MENHIR_GUESTS_OUT}/smp2.elf    ${MENHIR_GUEST_DIR}/smp2/main.cpp)
+menhir_add_guest(lapic   64 ${MENHIR_GUESTS_OUT}/lapic.elf
+  ${MENHIR_GUEST_DIR}/lapic/main.cpp ${MENHIR_GUEST_DIR}/lapic/stubs.S)
 menhir_add_guest(hostile 64 ${MENHIR_GUESTS_OUT}/hostile.elf ${MENHIR_GUEST_DIR}/hostile/main.cpp)
 menhir_add_guest(regspy  64 ${MENHIR_GUESTS_OUT}/regspy.elf  ${MENHIR_GUEST_DIR}/regspy/main.cpp)
 menhir_add_guest(mmiohole   64 ${MENHIR_GUESTS_OUT}/mmiohole.elf   ${MENHIR_GUEST_DIR}/mmiohole/main.cpp)

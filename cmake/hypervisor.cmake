@@ -31,6 +31,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/grants.cpp
   vmm/pirq.cpp
   vmm/vcpu_timer.cpp
+  vmm/vlapic.cpp
   vmm/console_rings.cpp
   vmm/store_pages.cpp
   vmm/special_page.cpp

@@ -20,6 +20,7 @@
 #include "kernel/sched/scheduler.hpp"
 #include "kernel/time/rtc.hpp"
 #include "vmm/domain_builder.hpp"
+#include "vmm/vlapic.hpp"
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
@@ -199,6 +200,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_phys)
 
     if (guests) {
         scheduler::init(online);
+        vlapic::describe();
         if (options.max_domid) {
             domains::limit_ids(options.max_domid);
             info("domain ids up to %u (max_domid)", domains::max_id());

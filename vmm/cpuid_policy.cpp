@@ -61,14 +61,17 @@ void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
     }
     switch (leaf) {
     case 1:
-        // No VMX or SMX (no nesting), no MONITOR/MWAIT, no (x2)APIC yet, no
-        // thermal, debug-store or performance interfaces.
+        // No VMX or SMX (no nesting), no MONITOR/MWAIT, no thermal,
+        // debug-store or performance interfaces. The local APIC is the
+        // emulated one (vmm/vlapic.cpp), x2APIC included, whatever the host
+        // has; its timer has no TSC-deadline mode.
         host.ecx &= ~(ecx_dtes64 | ecx_monitor | ecx_ds_cpl | ecx_vmx | ecx_smx | ecx_est | ecx_tm2 | ecx_pdcm |
-                      ecx_x2apic | ecx_tsc_deadline);
-        host.ecx |= ecx_hypervisor;
+                      ecx_tsc_deadline);
+        host.ecx |= ecx_hypervisor | ecx_x2apic;
         // OSXSAVE mirrors the guest's CR4, not the host's.
         host.ecx = (host.ecx & ~ecx_osxsave) | ((ctx.guest_cr4 & cr4_osxsave) ? ecx_osxsave : 0);
-        host.edx &= ~(edx_apic | edx_ds | edx_acpi | edx_htt | edx_tm | edx_pbe);
+        host.edx &= ~(edx_ds | edx_acpi | edx_htt | edx_tm | edx_pbe);
+        host.edx |= edx_apic;
         host.ebx = (host.ebx & 0x0000ffffu) | (1u << 16) | (ctx.vcpu_id << 24);   // one logical CPU, APIC id = vCPU
         return;
     case 5: case 6: case 0xa: case 0xb: case 0x1f:

@@ -17,6 +17,7 @@
 #include "vmm/grants.hpp"
 #include "vmm/pirq.hpp"
 #include "vmm/vcpu_timer.hpp"
+#include "vmm/vlapic.hpp"
 #include <cstdarg>
 #include <new>
 
@@ -162,6 +163,7 @@ void vcpu_timer_stop_all(Domain& d)
     for (uint32_t i = 0; i < d.vcpu_count; ++i) {
         vcpu_timer::set(*d.vcpus[i], 0);
         vcpu_timer::set_poll_timeout(*d.vcpus[i], 0);
+        vlapic::stop_timer(*d.vcpus[i]);
     }
 }
 
@@ -201,6 +203,7 @@ Vcpu* create_vcpu(Domain& d, uint32_t id)
     v->domain = &d;
     v->id = id;
     v->host_cpu = ~0u;
+    vlapic::init(*v);
     v->vpid = alloc_vpid();
     auto frame = memory::alloc_frames(1);
     if (!frame || !v->vpid) {

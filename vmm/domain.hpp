@@ -118,6 +118,7 @@ struct Domain {
     console::GuestOutput console_out;
     uint32_t io_warnings;         // rate limit for ignored-port messages
     msr_policy::UnknownLog unknown_msrs;   // unknown MSRs already logged
+    bool lapic_init_logged;       // an ignored INIT/SIPI IPI was said once
     uint32_t unbacked_warnings;   // rate limit for accesses to unbacked memory
     uint64_t hvm_params[xen::hvm_nr_params];
     HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)

@@ -2,6 +2,7 @@
 #include "arch/x86/vmx/vmcs.hpp"
 #include "arch/x86/vmx/vmx.hpp"
 #include "kernel/sched/scheduler.hpp"
+#include "vmm/vlapic.hpp"
 
 namespace menhir::events {
 namespace {
@@ -48,6 +49,8 @@ void domain_exception()
 
 bool upcall_pending(const Vcpu& v) { return __atomic_load_n(&v.info->evtchn_upcall_pending, __ATOMIC_SEQ_CST); }
 
+bool work_pending(Vcpu& v) { return (upcall_pending(v) && v.domain->callback_vector) || vlapic::pending(v); }
+
 void deliver(Vcpu& v)
 {
     // Clear the kick before looking: a notify() racing with us then sets it
@@ -55,15 +58,22 @@ void deliver(Vcpu& v)
     v.kick = false;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     const uint8_t vector = v.domain->callback_vector;
-    if (!vector || !upcall_pending(v)) return;
+    const bool callback = vector && upcall_pending(v);
+    if (!callback && !vlapic::pending(v)) return;
     const bool can_take = (vmx::read(vmx::Field::guest_rflags) & rflags_if) &&
                           !(vmx::read(vmx::Field::guest_interruptibility) & blocking_sti_movss) &&
                           !(vmx::read(vmx::Field::entry_interruption_info) & injection_valid);
-    if (can_take) {
-        // An external interrupt (type 0) with the callback vector (SDM Vol 3C 26.6).
+    bool left = false;
+    if (callback && can_take) {
+        // The callback vector first, beside the LAPIC (no IRR/ISR/EOI, as
+        // Xen's HVMIRQ_callback_vector): an external interrupt (type 0, SDM Vol 3C 26.6).
         vmx::write(vmx::Field::entry_interruption_info, vector | injection_valid);
-        return;
+        (void)vlapic::inject(v, false, left);   // only says whether a vector waits for the window
+    } else {
+        (void)vlapic::inject(v, can_take, left);
+        left = left || callback;
     }
+    if (!left) return;
     // Come back as soon as it can (the interrupt-window exit kicks again).
     v.kick = true;
     vmx::write(vmx::Field::proc_controls, vmx::read(vmx::Field::proc_controls) | vmx::proc_interrupt_window);

@@ -20,6 +20,9 @@ void domain_exception();
 
 // Whether the vCPU has an upcall to take (evtchn_upcall_pending).
 [[nodiscard]] bool upcall_pending(const Vcpu& v);
+// Whether blocking would sleep over work: an upcall with a callback vector
+// to take it, or a LAPIC interrupt (or NMI) that can be delivered.
+[[nodiscard]] bool work_pending(Vcpu& v);
 // Called before a VM entry of the loaded vCPU whose `kick` is set: inject
 // the callback vector when the guest can take an interrupt, else ask for an
 // interrupt-window exit.

@@ -1,9 +1,11 @@
 // A virtual CPU: its register file, its VMCS and its scheduling unit.
 #pragma once
+#include "kernel/lib/spinlock.hpp"
 #include "kernel/lib/types.hpp"
 #include "kernel/sched/credit.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/msr_policy.hpp"
+#include "vmm/vlapic_state.hpp"
 #include <cstddef>
 #include <cstdint>
 
@@ -45,8 +47,7 @@ struct Vcpu {
     HostPhys vmcs;
     bool up;                      // started (vCPU 0 at build, others by VCPUOP_up)
     bool initialised;             // has a start state (vCPU 0 at build, others by VCPUOP_initialise)
-    bool long_mode;
-    uint64_t cr8;                 // the guest's task priority (CR8 accesses exit)               // EFER.LMA, mirrored from the "IA-32e mode guest" entry control
+    bool long_mode;               // EFER.LMA, mirrored from the "IA-32e mode guest" entry control
     uint32_t host_cpu;            // CPU whose host state the VMCS holds (~0u: none yet)
     LazyMsrs msrs;
     LazyRegs lazy;                // CR2, DR0-DR3, DR6 (DR7 and DEBUGCTL are VMCS guest-state fields)
@@ -62,6 +63,13 @@ struct Vcpu {
     volatile bool polling;        // blocked in SCHEDOP_poll
     uint64_t timer_deadline_ns;   // singleshot timer (scheduler::now_ns() time), 0 = none
     uint64_t poll_deadline_ns;    // SCHEDOP_poll timeout, 0 = none
+    // Its local APIC (vmm/vlapic.cpp). Other CPUs deliver IPIs and timer
+    // interrupts into it: lapic_lock covers lapic and lapic_nmi.
+    Spinlock lapic_lock;
+    vlapic::State lapic;          // CR8 is its TPR[7:4]
+    bool lapic_nmi;               // an NMI IPI waits for the next entry
+    bool wait_for_sipi;           // INIT parked it: a SIPI starts it in real mode
+    uint64_t lapic_deadline_ns;   // the LVT timer's (vcpu_timer's list), 0 = none
 };
 
 } // namespace menhir

@@ -7,6 +7,7 @@
 #include "kernel/time/rtc.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/events.hpp"
+#include "vmm/vlapic.hpp"
 
 namespace menhir::vcpu_timer {
 namespace {
@@ -22,7 +23,7 @@ void recompute()
     domains::for_each([&best](Domain& d) {
         for (uint32_t i = 0; i < d.vcpu_count; ++i) {
             const Vcpu& v = *d.vcpus[i];
-            for (uint64_t t : {v.timer_deadline_ns, v.poll_deadline_ns})
+            for (uint64_t t : {v.timer_deadline_ns, v.poll_deadline_ns, v.lapic_deadline_ns})
                 if (t && (!best || t < best)) best = t;
         }
     });
@@ -45,6 +46,13 @@ void set_poll_timeout(Vcpu& v, uint64_t deadline_ns)
     recompute();
 }
 
+void set_lapic(Vcpu& v, uint64_t deadline_ns)
+{
+    SpinGuard g{timer_lock};
+    v.lapic_deadline_ns = deadline_ns;
+    recompute();
+}
+
 uint64_t next_deadline() { return earliest; }
 
 void fire_due(uint64_t now)
@@ -54,7 +62,8 @@ void fire_due(uint64_t now)
     constexpr uint32_t batch = 64;
     Vcpu* timers[batch];
     Vcpu* polls[batch];
-    uint32_t nt = 0, np = 0;
+    Vcpu* lapics[batch];
+    uint32_t nt = 0, np = 0, nl = 0;
     {
         SpinGuard g{timer_lock};
         domains::for_each([&](Domain& d) {
@@ -68,11 +77,17 @@ void fire_due(uint64_t now)
                     v.poll_deadline_ns = 0;
                     polls[np++] = &v;
                 }
+                if (v.lapic_deadline_ns && v.lapic_deadline_ns <= now && nl < batch) {
+                    v.lapic_deadline_ns = 0;
+                    lapics[nl++] = &v;
+                }
             }
         });
         recompute();
     }
     for (uint32_t i = 0; i < nt; ++i) events::raise_virq(*timers[i]->domain, xen::virq_timer, timers[i]->id);
+    // Outside timer_lock: lapic_lock comes first (a timer write re-arms under it).
+    for (uint32_t i = 0; i < nl; ++i) vlapic::timer_expired(*lapics[i], now);
     for (uint32_t i = 0; i < np; ++i) {
         polls[i]->polling = false;
         scheduler::kick(*polls[i]);

@@ -1,5 +1,5 @@
 // Guest time: the singleshot timers of VCPUOP_set_singleshot_timer (they
-// raise VIRQ_TIMER), SCHEDOP_poll timeouts, and the pvclock each vCPU reads
+// raise VIRQ_TIMER), SCHEDOP_poll timeouts, the local APICs' timers, and the pvclock each vCPU reads
 // in its vcpu_info. Times are scheduler::now_ns() (ns since boot).
 #pragma once
 #include "vmm/vcpu.hpp"
@@ -8,6 +8,7 @@
 namespace menhir::vcpu_timer {
 void set(Vcpu& v, uint64_t deadline_ns);        // 0 stops it
 void set_poll_timeout(Vcpu& v, uint64_t deadline_ns);
+void set_lapic(Vcpu& v, uint64_t deadline_ns);  // the LVT timer's (v.lapic_lock held), 0 stops it
 [[nodiscard]] uint64_t next_deadline();         // the earliest of all, 0 = none
 void fire_due(uint64_t now_ns);                 // cheap when nothing is due
 void update_time_info(Vcpu& v);                 // pvclock in v's vcpu_info

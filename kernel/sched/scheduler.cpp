@@ -234,7 +234,7 @@ void block_current()
     c.resched = true;
     // An event that arrived just before the block found the vCPU still
     // running and did not wake it: look again now that it is blocked.
-    if (v.up && events::upcall_pending(v) && v.domain->callback_vector) wake(v);
+    if (v.up && events::work_pending(v)) wake(v);
 }
 
 void kick(Vcpu& v)

@@ -46,16 +46,25 @@ TEST_CASE("the rest of the hypervisor range reads as zeros, whatever the host sa
     }
 }
 
-TEST_CASE("leaf 1 hides VMX, SMX, MONITOR and the APIC, sets the hypervisor bit", "[cpuid]")
+TEST_CASE("leaf 1 offers the emulated APIC and x2APIC even where the host has neither", "[cpuid]")
+{
+    const Regs r = ask(1, 0, {0x906ea, 0x05100800, 0, 0}, {1, 1, 0, true, true, true});
+    CHECK((r.ecx & (1u << 21)) != 0);
+    CHECK((r.edx & (1u << 9)) != 0);
+    CHECK((r.ebx >> 24) == 1);
+}
+
+TEST_CASE("leaf 1 hides VMX, SMX, MONITOR and TSC-deadline, offers the (x2)APIC, sets the hypervisor bit", "[cpuid]")
 {
     const Regs r = ask(1, 0, {0x906ea, 0x05100800, 0xffffffff & ~(1u << 31), 0xffffffff}, {2, 1, 0, true, true, true});
     CHECK((r.ecx & (1u << 5)) == 0);    // VMX
     CHECK((r.ecx & (1u << 6)) == 0);    // SMX
     CHECK((r.ecx & (1u << 3)) == 0);    // MONITOR
-    CHECK((r.ecx & (1u << 21)) == 0);   // x2APIC
+    CHECK((r.ecx & (1u << 21)) != 0);   // x2APIC: the emulated one
+    CHECK((r.ecx & (1u << 24)) == 0);   // TSC-deadline timer mode: not emulated
     CHECK((r.ecx & (1u << 31)) != 0);   // hypervisor present
     CHECK((r.ecx & (1u << 0)) != 0);    // SSE3 untouched
-    CHECK((r.edx & (1u << 9)) == 0);    // APIC
+    CHECK((r.edx & (1u << 9)) != 0);    // APIC
     CHECK((r.edx & (1u << 0)) != 0);    // FPU untouched
     CHECK((r.ebx >> 24) == 2);          // APIC id = vCPU id
     CHECK(((r.ebx >> 16) & 0xff) == 1);

@@ -16,6 +16,12 @@ TEST_CASE("the bitmap passes through exactly the listed MSRs", "[msr]")
     for (uint32_t m : {0x1bu, 0x3au, 0x277u, 0xc0000080u, 0x40000000u, 0x1a0u, 0x48u, 0xc0010000u, 0x1fffu})
         CHECK(exits(bitmap, m, false));
     CHECK(exits(bitmap, 0xc0000080, true));    // EFER writes are checked
+    // The local APIC is emulated (vmm/vlapic.cpp): IA32_APIC_BASE and every x2APIC MSR exit both ways.
+    CHECK(exits(bitmap, 0x1b, true));
+    for (uint32_t m = 0x800; m <= 0x8ff; ++m) {
+        CHECK(exits(bitmap, m, false));
+        CHECK(exits(bitmap, m, true));
+    }
     // Count: every bit set except the pass-through ones.
     size_t clear_bits = 0;
     for (auto byte : bitmap)

@@ -10,6 +10,7 @@
 #include "vmm/exit/handlers.hpp"
 #include "vmm/guest_pdptes.hpp"
 #include "vmm/pae_pdptes.hpp"
+#include "vmm/vlapic.hpp"
 
 namespace menhir::exit {
 namespace {
@@ -95,12 +96,12 @@ void cr_access(Vcpu& v)
                 vmx::invvpid_single(v.vpid);   // as the MOV itself would, drop the old translations
             }
             break;
-        // CR8 exits keep the guest away from the real TPR; it has no APIC to prioritise anyway.
-        case 8: ok = (value >> 4) == 0; if (ok) v.cr8 = value; break;
+        // CR8 exits keep the guest away from the real TPR: it is the vLAPIC's TPR[7:4].
+        case 8: ok = (value >> 4) == 0; if (ok) vlapic::write_cr8(v, value); break;
         default: ok = false;
         }
     } else if (type == 1 && (cr == 3 || cr == 8)) {
-        guest::write_gpr(v, reg, cr == 3 ? vmx::read(vmx::Field::guest_cr3) : v.cr8);
+        guest::write_gpr(v, reg, cr == 3 ? vmx::read(vmx::Field::guest_cr3) : vlapic::read_cr8(v));
     } else {
         domains::crash(*v.domain, "unexpected CR access exit (qualification 0x%lx)", q);
         return;

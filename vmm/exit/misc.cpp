@@ -15,13 +15,13 @@ namespace menhir::exit {
 
 void hlt(Vcpu& v)
 {
-    // The vCPU sleeps until it has work (an upcall). With interrupts off and
+    // The vCPU sleeps until it has work (an upcall, a LAPIC interrupt). With interrupts off and
     // nothing pending that is forever, which is the guest's choice, not a crash.
     guest::skip_instruction();
     // HLT usually sits in the shadow of an STI ("sti; hlt"): the shadow ends
     // with it, or the upcall could not be taken before the next instruction.
     vmx::write(vmx::Field::guest_interruptibility, vmx::read(vmx::Field::guest_interruptibility) & ~3ull);
-    if (events::upcall_pending(v) && v.domain->callback_vector) {
+    if (events::work_pending(v)) {
         v.kick = true;
         this_cpu().resched = true;
         return;

@@ -1,4 +1,4 @@
-// RDMSR/WRMSR exits, answered as vmm/msr_policy says: values from the
+// RDMSR/WRMSR exits, answered by the vLAPIC (IA32_APIC_BASE, x2APIC) or as vmm/msr_policy says: values from the
 // VMCS for the MSRs that are guest-state fields, per-vCPU state for a few
 // (TSC_ADJUST, CPUID faulting), fixed answers for others, #GP for
 // everything else, as Xen answers an HVM guest, each unknown MSR logged
@@ -13,6 +13,7 @@
 #include "vmm/hypercall/hypercall.hpp"
 #include "vmm/msr_policy.hpp"
 #include "vmm/vcpu_timer.hpp"
+#include "vmm/vlapic.hpp"
 
 namespace menhir::exit {
 namespace {
@@ -118,11 +119,13 @@ void rdmsr(Vcpu& v)
     GuestRegs& r = v.ctx.regs;
     uint64_t value = 0;
     const auto index = static_cast<uint32_t>(r.rcx);
-    const auto* rule = msr_policy::find(index);
-    if (!rule) return unknown(v, index, "rdmsr");
-    if (!read_value(v, rule->read, value)) {
-        guest::inject_gp();
-        return;
+    // The local APIC's MSRs go to its model, whatever msr_policy says.
+    if (vlapic::owns_msr(index)) {
+        if (!vlapic::read_msr(v, index, value)) return guest::inject_gp();
+    } else {
+        const auto* rule = msr_policy::find(index);
+        if (!rule) return unknown(v, index, "rdmsr");
+        if (!read_value(v, rule->read, value)) return guest::inject_gp();
     }
     r.rax = value & 0xffffffff;
     r.rdx = value >> 32;
@@ -134,11 +137,12 @@ void wrmsr(Vcpu& v)
     GuestRegs& r = v.ctx.regs;
     const uint64_t value = (r.rdx << 32) | (r.rax & 0xffffffff);
     const auto index = static_cast<uint32_t>(r.rcx);
-    const auto* rule = msr_policy::find(index);
-    if (!rule) return unknown(v, index, "wrmsr");
-    if (!write_value(v, rule->write, value)) {
-        guest::inject_gp();
-        return;
+    if (vlapic::owns_msr(index)) {
+        if (!vlapic::write_msr(v, index, value)) return guest::inject_gp();
+    } else {
+        const auto* rule = msr_policy::find(index);
+        if (!rule) return unknown(v, index, "wrmsr");
+        if (!write_value(v, rule->write, value)) return guest::inject_gp();
     }
     guest::skip_instruction();
 }

@@ -18,7 +18,7 @@ int64_t block(Vcpu& v)
     // Blocking re-enables event delivery first, as Xen does; a pending
     // upcall means there is nothing to wait for.
     __atomic_store_n(&v.info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
-    if (!(events::upcall_pending(v) && v.domain->callback_vector)) scheduler::block_current();
+    if (!events::work_pending(v)) scheduler::block_current();
     return 0;
 }
 

@@ -1,0 +1,35 @@
+// A vCPU's virtual local APIC, the effectful half: MSR exits, CR8, its timer, IPIs between vCPUs (INIT/SIPI included) and what the next VM entry injects (the registers are vmm/vlapic_state.hpp).
+#pragma once
+#include "vmm/vcpu.hpp"
+#include <cstdint>
+
+namespace menhir::vlapic {
+
+void init(Vcpu& v);                                         // power-on state, APIC ID = vCPU index
+void describe();                                            // the boot line saying how the vLAPIC works
+
+// MSR exits: IA32_APIC_BASE and the x2APIC range. False: the model says #GP.
+[[nodiscard]] constexpr bool owns_msr(uint32_t msr) { return msr == msr_apic_base || (msr >= msr_base && msr <= msr_base + 0xff); }
+[[nodiscard]] bool read_msr(Vcpu& v, uint32_t msr, uint64_t& value);
+[[nodiscard]] bool write_msr(Vcpu& v, uint32_t msr, uint64_t value);
+
+// CR8 is TPR[7:4] (SDM Vol 3A 10.8.6.1): one register.
+[[nodiscard]] uint64_t read_cr8(Vcpu& v);
+void write_cr8(Vcpu& v, uint64_t value);
+
+// Whether an interrupt (or an NMI) waits to be injected: HLT and blocking
+// must not put the vCPU to sleep over it.
+[[nodiscard]] bool pending(Vcpu& v);
+
+// At VM entry (v's VMCS current): injects an NMI sent by IPI if one waits
+// and can be taken, else the highest deliverable vector when `can_take`
+// (IRR -> ISR). Returns whether it injected; `left` says a vector still
+// waits (worth an interrupt window); a blocked NMI leaves v.kick set instead.
+bool inject(Vcpu& v, bool can_take, bool& left);
+
+// The LVT timer's deadline has passed (vcpu_timer::fire_due).
+void timer_expired(Vcpu& v, uint64_t now_ns);
+// The domain is going away: the timer stops and no expiry in flight re-arms it.
+void stop_timer(Vcpu& v);
+
+} // namespace menhir::vlapic
