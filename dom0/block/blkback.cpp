@@ -523,6 +523,9 @@ void serve_ring(Vbd& v)
         respond(v, slot.req.id, block::response_operation(slot), status);
         ++done;
     }
+    // Budget spent with requests left: this ring again on the next round
+    // (its req_event is not re-armed, so no event will ask for it).
+    v.kick = true;
     g_more = true;
 }
 
