@@ -9,15 +9,15 @@ with the image as /dev/hdb and these configs and the blkfront test guest
 in the environment puts blkback=copy on its command line). At dom0's prompt:
 
   write      `xl create wr.cfg` (disk 'phy:/dev/hdb1,xvda,w'): the guest
-             connects (the xenbus handshake, a multi-page ring, indirect
-             segments offered), writes 300 sectors at sector 100 of hdb1 and
-             flushes; `xl block-list wr` shows its vbd 51712 Connected (4)
+             connects (the xenbus handshake, a multi-page ring), writes 400
+             sectors at sector 100 of hdb1 in direct requests (5 on the ring
+             at once, more than blkback serves in one round) and flushes; `xl block-list wr` shows its vbd 51712 Connected (4)
   one writer `xl create wr2.cfg`, the same partition writable, is refused
              with a reason naming /dev/hdb1, and no domain is created
   re-create  `xl destroy wr`; `xl create rd.cfg`: another domain on the same
              disk goes through the handshake, closes and reconnects
-             (Closing, Closed, Initialising, ... Connected) and reads the 300
-             sectors back equal
+             (Closing, Closed, Initialising, ... Connected) and reads the 400
+             sectors back equal with indirect requests
   read-only  ro.cfg ('vdev=xvda,access=ro,target=/dev/hdb2', xl's key=value
              form): info has VDISK_READONLY and a write gets BLKIF_RSP_ERROR
   hostile    evil.cfg (hdb2, read-only) sends 12 direct segments, one indirect
@@ -45,7 +45,7 @@ from harness import (BUILD_DIR, DOM0_ELF, Machine, PROMPT, TestFailure, check, g
 SECTORS = 131072
 P1_START, P1_COUNT = 2048, 20480
 P2_START, P2_COUNT = 22528, 20480
-PAT, LBA, COUNT = "menhir", 100, 300
+PAT, LBA, COUNT = "menhir", 100, 400
 BENCH_LBA, BENCH_KIB = 8192, int(os.environ.get("DOMU_DISK_BENCH_KIB", "512"))
 VBD = 51712   # xvda
 
@@ -77,7 +77,8 @@ def cfg(name, disk, extra):
 
 W1 = "phy:/dev/hdb1,xvda,w"
 CONFIGS = {
-    "wr.cfg": cfg("wr", W1, "write=%s lba=%d count=%d flush stay" % (PAT, LBA, COUNT)),
+    # Direct requests only: 400 sectors are 5 of them on the ring at once.
+    "wr.cfg": cfg("wr", W1, "write=%s lba=%d count=%d flush stay indirect=0" % (PAT, LBA, COUNT)),
     "wr2.cfg": cfg("wr2", W1, "write=other lba=0 count=8"),
     "rd.cfg": cfg("rd", W1, "read=%s lba=%d count=%d reconnect" % (PAT, LBA, COUNT)),
     "ro.cfg": cfg("ro", "vdev=xvda,access=ro,format=raw,target=/dev/hdb2", "write=nope lba=0 count=8 ro"),
@@ -226,7 +227,7 @@ with Machine(cpus=2, iso=iso, timeout=1500, disk=IMAGE) as m:
     check(c["info"] & 4 == 0, "a writable disk with VDISK_READONLY in info (%d)" % c["info"])
     check(c["flush"] == 1, "the back end offers no feature-flush-cache")
     check(c["pages"] > 1, "a one-page ring: max-ring-page-order not offered (%d pages)" % c["pages"])
-    check(c["indirect"] > 11, "no feature-max-indirect-segments (indirect %d)" % c["indirect"])
+    check(c["indirect"] == 0, "indirect=0 asked for, %d segments used" % c["indirect"])
     guest_line(m, wr, r"wrote %d sectors at %d$" % (COUNT, LBA))
     guest_line(m, wr, r"flushed$")
     done(m, wr)
@@ -253,7 +254,8 @@ with Machine(cpus=2, iso=iso, timeout=1500, disk=IMAGE) as m:
     act(m, "xl destroy wr")
     wait_domain(m, "wr", False)
     rd = create(m, "rd")
-    connected(m, rd)
+    c = connected(m, rd)
+    check(c["indirect"] > 11, "no feature-max-indirect-segments (indirect %d)" % c["indirect"])
     guest_line(m, rd, r"disconnected \(backend state 6\)$")
     guest_line(m, rd, r"reconnected$")
     guest_line(m, rd, r"read back OK \(%d sectors at %d\)$" % (COUNT, LBA))
