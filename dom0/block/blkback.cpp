@@ -7,9 +7,10 @@
 // GNTTABOP_map_grant_ref batch at consecutive frames of one window, so
 // whole-page segments form one run the disk reads or writes in one go;
 // then one unmap batch. Writes map read-only, as the frontend granted them.
-// With `blkback=copy` on dom0's command line the data goes instead through
-// a bounce buffer of dom0's and one GNTTABOP_copy batch (bench/ compares
-// the two).
+// That is `blkback=map` on dom0's command line; by default the data goes
+// instead through a bounce buffer of dom0's and one GNTTABOP_copy batch,
+// which bench/ measures about 10% faster (no EPT change and flush per
+// request).
 #include "dom0/block/blkback.hpp"
 
 #include "dom0/block/ata.hpp"
@@ -86,7 +87,7 @@ bool copy_mode()
 {
     if (g_copy_mode < 0) {
         char v[8];
-        g_copy_mode = cmdline_option(cmdline(), "blkback", v, sizeof v) && str_eq(v, "copy") ? 1 : 0;
+        g_copy_mode = cmdline_option(cmdline(), "blkback", v, sizeof v) && str_eq(v, "map") ? 0 : 1;
     }
     return g_copy_mode == 1;
 }

@@ -5,8 +5,8 @@ through dom0's blkback to a partition of a real image file, in one boot.
 The test makes a 64 MiB image with an MBR: hdb1 (sectors 2048+20480) and
 hdb2 (22528+20480), fills hdb2 with known bytes, and boots build/menhir.iso
 with the image as /dev/hdb and these configs and the blkfront test guest
-(tests/guests/blkfront) in dom0's initramfs (dom0 alone; DOMU_DISK_BLKBACK=copy
-in the environment puts blkback=copy on its command line). At dom0's prompt:
+(tests/guests/blkfront) in dom0's initramfs (dom0 alone; DOMU_DISK_BLKBACK=map
+in the environment puts blkback=map on its command line). At dom0's prompt:
 
   write      `xl create wr.cfg` (disk 'phy:/dev/hdb1,xvda,w'): the guest
              connects (the xenbus handshake, a multi-page ring), writes 400
@@ -113,7 +113,7 @@ with open(IMAGE, "wb") as f:
     f.write(HDB2)
 
 # dom0 alone (no boot-time domain), its back end moving data as
-# DOMU_DISK_BLKBACK says (blkback=copy: GNTTABOP_copy; default: grant maps).
+# DOMU_DISK_BLKBACK says (blkback=map: grant maps; default: GNTTABOP_copy).
 DOM0_LINE = "dom0" + (" blkback=" + os.environ["DOMU_DISK_BLKBACK"] if os.environ.get("DOMU_DISK_BLKBACK") else "")
 base = iso_with_modules("domu_disk_base", [(DOM0_ELF, DOM0_LINE)])
 iso = iso_with_dom0_files("domu_disk", files, base=base)
