@@ -446,11 +446,9 @@ int16_t serve(Vbd& v, const blkif::Entry& slot)
     if (d.indirect) {
         if (!indirect_segments(v, d, why)) return fail(v, why);
     } else {
-        for (uint32_t i = 0; i < d.nr_segments; ++i) {
-            const blkif::Segment s{d.direct[i].gref, d.direct[i].first, d.direct[i].last, 0};
-            if (block::check_segment(s, g_segs[i]) != block::RequestError::none)
+        for (uint32_t i = 0; i < d.nr_segments; ++i)
+            if (block::check_segment(d.direct[i], g_segs[i]) != block::RequestError::none)
                 return fail(v, block::to_string(block::RequestError::bad_segment));
-        }
     }
     uint64_t sectors = 0;
     for (uint32_t i = 0; i < d.nr_segments; ++i) sectors += static_cast<uint64_t>(g_segs[i].last - g_segs[i].first) + 1;
@@ -459,7 +457,7 @@ int16_t serve(Vbd& v, const blkif::Entry& slot)
 
     const bool write = d.op == block::Op::write;
     if (copy_mode()) {
-        if (!transfer_by_copy(v, d, sectors, write)) return fail(v, why ? why : "disk or grant copy failed");
+        if (!transfer_by_copy(v, d, sectors, write)) return fail(v, "disk or grant copy failed");
         return finish_write(v, d, write);
     }
     for (uint32_t i = 0; i < d.nr_segments; ++i) g_refs[i] = g_segs[i].gref;

@@ -37,7 +37,7 @@ RequestError decode(const blkif::Entry& slot, bool writable, Decoded& out)
         }
         if (out.nr_segments > blkif::max_segments_per_request) return RequestError::bad_segments;
         for (uint32_t i = 0; i < out.nr_segments; ++i)
-            out.direct[i] = Seg{slot.req.seg[i].gref, slot.req.seg[i].first_sect, slot.req.seg[i].last_sect};
+            out.direct[i] = slot.req.seg[i];
         break;
     }
     case blkif::op_indirect: {

@@ -42,7 +42,7 @@ struct Decoded {
     bool indirect{false};
     uint32_t nr_indirect_pages{0};
     uint32_t indirect_grefs[blkif::max_indirect_pages_per_request]{};
-    Seg direct[blkif::max_segments_per_request]{};   // the segments of a direct request (not yet checked)
+    blkif::Segment direct[blkif::max_segments_per_request]{};   // a direct request's segments as sent (check_segment() them)
 };
 
 // Decodes a request slot the caller copied off the shared ring (never the
