@@ -13,7 +13,7 @@ namespace menhir::acpi_tables {
 
 // A domU's MADT makes Linux use the local APIC it lists: offered once the
 // virtual LAPIC exists (issue 10), until then no MADT at all.
-inline constexpr bool domu_madt = false;
+inline constexpr bool domu_madt = true;
 
 inline constexpr uint32_t lapic_address = 0xfee00000;
 // The APIC ID of vCPU `vcpu`, as its MADT entry and its virtual LAPIC give it.
