@@ -11,8 +11,8 @@
 
 namespace menhir::acpi_tables {
 
-// A domU's MADT makes Linux use the local APIC it lists: offered once the
-// virtual LAPIC exists (issue 10), until then no MADT at all.
+// Every domU gets a MADT listing one local APIC per vCPU (vmm/vlapic): Linux
+// sets up its per-CPU timer and brings up secondary CPUs only from it.
 inline constexpr bool domu_madt = true;
 
 inline constexpr uint32_t lapic_address = 0xfee00000;

@@ -157,7 +157,7 @@ Found check_tables(const xen::hvm_start_info* si, uint32_t vcpus) {
     c.expect("DSDT has \\_S5", s5, 1);
     print("acpi: \\_S5 SLP_TYP %u\n", f.s5_type);
 
-    if (madt) {
+    if (c.expect("XSDT lists a MADT", madt != 0, 1)) {
         const uint32_t mlen = table("APIC", madt);
         if (mlen != 0) {
             cover(madt, mlen);
@@ -176,8 +176,6 @@ Found check_tables(const xen::hvm_start_info* si, uint32_t vcpus) {
             c.expect("MADT enabled LAPICs with APIC ID = vCPU", enabled, vcpus);
             c.expect("MADT entries other than LAPICs (no IO-APIC)", others, 0);
         }
-    } else {
-        print("acpi: no MADT\n");
     }
 
     print("acpi: tables 0x%llx-0x%llx\n", static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi));
