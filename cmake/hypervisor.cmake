@@ -31,6 +31,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/grants.cpp
   vmm/pirq.cpp
   vmm/vcpu_timer.cpp
+  vmm/runstate.cpp
   vmm/vlapic.cpp
   vmm/console_rings.cpp
   vmm/store_pages.cpp
@@ -54,6 +55,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/hypercall/memory_op.cpp
   vmm/hypercall/hvm_op.cpp
   vmm/hypercall/vcpu_op.cpp
+  vmm/hypercall/vm_assist.cpp
   vmm/hypercall/event_channel_op.cpp
   vmm/hypercall/grant_table_op.cpp
   vmm/hypercall/domctl.cpp

@@ -16,6 +16,7 @@
 #include "kernel/mm/frame_refs.hpp"
 #include "vmm/grants.hpp"
 #include "vmm/pirq.hpp"
+#include "vmm/runstate.hpp"
 #include "vmm/vcpu_timer.hpp"
 #include "vmm/vlapic.hpp"
 #include <cstdarg>
@@ -204,6 +205,7 @@ Vcpu* create_vcpu(Domain& d, uint32_t id)
     v->id = id;
     v->host_cpu = ~0u;
     vlapic::init(*v);
+    runstate::reset(v->runstate, scheduler::now_ns());
     v->vpid = alloc_vpid();
     auto frame = memory::alloc_frames(1);
     if (!frame || !v->vpid) {
@@ -445,6 +447,7 @@ void reap(Domain& d)
     pirq::release_all(d);
     for (uint32_t i = 0; i < d.vcpu_count; ++i)
         if (d.vcpus[i]->info_page.value()) frame_refs::put(d.vcpus[i]->info_page);
+    for (uint32_t i = 0; i < d.vcpu_count; ++i) runstate::release(*d.vcpus[i]);
     for (uint32_t i = 0; i < d.vcpu_count; ++i) scheduler::remove(*d.vcpus[i]);
     __atomic_store_n(&table[d.id], nullptr, __ATOMIC_SEQ_CST);
     // A CPU that looked it up before that store is still in the handler

@@ -119,6 +119,7 @@ struct Domain {
     uint32_t io_warnings;         // rate limit for ignored-port messages
     msr_policy::UnknownLog unknown_msrs;   // unknown MSRs already logged
     bool lapic_init_logged;       // an ignored INIT/SIPI IPI was said once
+    bool runstate_update_flag;    // VMASST_TYPE_runstate_update_flag enabled
     uint32_t unbacked_warnings;   // rate limit for accesses to unbacked memory
     uint64_t hvm_params[xen::hvm_nr_params];
     HostPhys shared_info;         // the shared_info page, from creation on (the guest maps it where it wants)

@@ -73,4 +73,16 @@ bool copy_to(Vcpu& v, uint64_t linear, const void* src, size_t len) { return wri
 bool emulated_read(Vcpu& v, uint64_t linear, void* dst, size_t len) { return read(v, linear, dst, len, true); }
 bool emulated_write(Vcpu& v, uint64_t linear, const void* src, size_t len) { return write(v, linear, src, len, true); }
 
+bool writable_gpa(Vcpu& v, uint64_t linear, uint64_t& gpa)
+{
+    const uint64_t cr0 = vmx::read(vmx::Field::guest_cr0);
+    const uint64_t cr4 = vmx::read(vmx::Field::guest_cr4);
+    const PagingMode mode = paging_mode(cr0, cr4, vmx::read(vmx::Field::guest_efer));
+    SpinGuard g{v.domain->p2m_lock};
+    const Translation t =
+        translate(mode, cr0, vmx::read(vmx::Field::guest_cr3), cr4, linear, Access::write, EptReader{v.domain});
+    gpa = t.gpa;
+    return t.ok;
+}
+
 } // namespace menhir::guest

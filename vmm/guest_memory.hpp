@@ -14,4 +14,8 @@ namespace menhir::guest {
 // grant mappings included, with the EPT's permissions.
 [[nodiscard]] bool emulated_read(Vcpu& v, uint64_t linear, void* dst, size_t len);
 [[nodiscard]] bool emulated_write(Vcpu& v, uint64_t linear, const void* src, size_t len);
+// The guest-physical address `linear` maps to, writable, in the guest's own
+// page tables now (for areas the hypervisor keeps writing: it pins their
+// frames itself).
+[[nodiscard]] bool writable_gpa(Vcpu& v, uint64_t linear, uint64_t& gpa);
 } // namespace menhir::guest

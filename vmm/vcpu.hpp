@@ -5,6 +5,7 @@
 #include "kernel/sched/credit.hpp"
 #include "vmm/abi/xen.hpp"
 #include "vmm/msr_policy.hpp"
+#include "vmm/runstate_account.hpp"
 #include "vmm/vlapic_state.hpp"
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,12 @@ struct Vcpu {
     bool lapic_nmi;               // an NMI IPI waits for the next entry
     bool wait_for_sipi;           // INIT parked it: a SIPI starts it in real mode
     uint64_t lapic_deadline_ns;   // the LVT timer's (vcpu_timer's list), 0 = none
+    // Its runstate (vmm/runstate.cpp) and where the guest registered its
+    // copy: runstate_lock covers the frames against a re-registration.
+    Spinlock runstate_lock;
+    runstate::Account runstate;
+    HostPhys runstate_frames[2];  // pinned; [1] only when the area crosses a page
+    uint16_t runstate_offset;     // of the area in runstate_frames[0]
 };
 
 } // namespace menhir

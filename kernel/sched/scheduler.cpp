@@ -15,6 +15,7 @@
 #include "kernel/mm/memory.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/events.hpp"
+#include "vmm/runstate.hpp"
 #include "vmm/vcpu_timer.hpp"
 
 extern "C" [[noreturn]] void vmx_resume_current();
@@ -106,6 +107,7 @@ void unload(PerCpu& c, Vcpu& v)
     v.ctx.launched = 0;
     c.current = nullptr;
     c.current_ctx = nullptr;
+    runstate::unloaded(v, v.unit.state == sched::State::blocked, now_ns());
     Domain& d = *v.domain;
     --d.running_vcpus;
     domains::reap(d);
@@ -144,6 +146,7 @@ void load(PerCpu& c, Vcpu& v)
     load_regs(v);
     load_fpu(v);
     vcpu_timer::update_time_info(v);
+    runstate::loaded(v, now_ns());
     if (v.polling) {
         v.polling = false;
         vcpu_timer::set_poll_timeout(v, 0);
@@ -218,7 +221,9 @@ void wake(Vcpu& v)
     {
         SpinGuard g{lock};
         if (v.unit.state != sched::State::blocked) return;
-        cpu = credit.wake(v.unit, now_ns());
+        const uint64_t now = now_ns();
+        cpu = credit.wake(v.unit, now);
+        runstate::woken(v.runstate, now);
     }
     poke(cpu);
 }
@@ -244,7 +249,11 @@ void kick(Vcpu& v)
     {
         SpinGuard g{lock};
         if (v.unit.state == sched::State::blocked) {
-            if (v.up && v.domain->state == DomainState::running) cpu = credit.wake(v.unit, now_ns());
+            if (v.up && v.domain->state == DomainState::running) {
+                const uint64_t now = now_ns();
+                cpu = credit.wake(v.unit, now);
+                runstate::woken(v.runstate, now);
+            }
         } else {
             cpu = static_cast<int>(v.unit.cpu);
         }

@@ -9,7 +9,7 @@ namespace menhir::xen {
 
 // Hypercall numbers (xen.h, __HYPERVISOR_*).
 enum class Hypercall : uint32_t {
-    memory_op = 12, xen_version = 17, console_io = 18, grant_table_op = 20, vcpu_op = 24,
+    memory_op = 12, xen_version = 17, console_io = 18, grant_table_op = 20, vm_assist = 21, vcpu_op = 24,
     sched_op = 29, event_channel_op = 32, hvm_op = 34, sysctl = 35, domctl = 36,
 };
 inline constexpr uint32_t hypercall_count = 64;   // table size; numbers >= this are -ENOSYS
@@ -100,6 +100,8 @@ inline constexpr uint32_t vcpuop_initialise = 0, vcpuop_up = 1, vcpuop_down = 2,
                           vcpuop_set_periodic_timer = 6, vcpuop_stop_periodic_timer = 7,
                           vcpuop_set_singleshot_timer = 8, vcpuop_stop_singleshot_timer = 9,
                           vcpuop_register_vcpu_info = 10, vcpuop_get_physid = 12;
+// HYPERVISOR_vm_assist (xen.h): the one assist an HVM guest may enable.
+inline constexpr uint32_t vmasst_cmd_enable = 0, vmasst_cmd_disable = 1, vmasst_type_runstate_update_flag = 5;
 
 // CPUID leaves (arch-x86/cpuid.h): base 0x40000000, "XenVMMXenVMM".
 inline constexpr uint32_t cpuid_base = 0x40000000;
@@ -214,6 +216,13 @@ inline constexpr uint64_t hvm_param_callback_type_vector = 2;
 struct VcpuSetSingleshotTimer { uint64_t timeout_abs_ns; uint32_t flags; uint32_t pad; };
 inline constexpr uint32_t vcpu_sshottmr_future = 1u << 0;
 struct VcpuRegisterVcpuInfo { uint64_t mfn; uint32_t offset; uint32_t rsvd; };
+// struct vcpu_runstate_info (vcpu.h), 64-bit layout, and its RUNSTATE_* states.
+enum class Runstate : int32_t { running = 0, runnable = 1, blocked = 2, offline = 3 };
+struct VcpuRunstateInfo { Runstate state; uint32_t pad; uint64_t state_entry_time; uint64_t time[4]; };
+static_assert(sizeof(VcpuRunstateInfo) == 48 && __builtin_offsetof(VcpuRunstateInfo, state_entry_time) == 8);
+// XEN_RUNSTATE_UPDATE: set in state_entry_time while the hypervisor writes the
+// area, for a guest that enabled VMASST_TYPE_runstate_update_flag.
+inline constexpr uint64_t runstate_update = 1ull << 63;
 // VCPUOP_initialise for HVM-type guests: struct vcpu_hvm_context (hvm/hvm_vcpu.h).
 inline constexpr uint32_t vcpu_hvm_mode_32b = 0, vcpu_hvm_mode_64b = 1;
 struct VcpuHvmX86_32 {

@@ -23,6 +23,7 @@ constexpr auto make_table()
     set(xen::Hypercall::xen_version, xen_version, Who::anyone);
     set(xen::Hypercall::console_io, console_io, Who::anyone);
     set(xen::Hypercall::vcpu_op, vcpu_op, Who::anyone);
+    set(xen::Hypercall::vm_assist, vm_assist, Who::anyone);
     set(xen::Hypercall::sched_op, sched_op, Who::anyone);
     set(xen::Hypercall::hvm_op, hvm_op, Who::anyone);
     set(xen::Hypercall::event_channel_op, event_channel_op, Who::anyone);

@@ -58,6 +58,7 @@ int64_t sched_op(Vcpu& v, Args& args);
 int64_t memory_op(Vcpu& v, Args& args);
 int64_t hvm_op(Vcpu& v, Args& args);
 int64_t vcpu_op(Vcpu& v, Args& args);
+int64_t vm_assist(Vcpu& v, Args& args);
 int64_t event_channel_op(Vcpu& v, Args& args);
 int64_t grant_table_op(Vcpu& v, Args& args);
 int64_t domctl(Vcpu& v, Args& args);

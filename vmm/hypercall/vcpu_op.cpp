@@ -1,5 +1,5 @@
 // vcpu_op: secondary vCPUs (initialise, up, down), the singleshot timer,
-// and where a vCPU's vcpu_info lives.
+// where a vCPU's vcpu_info lives, and its runstate.
 #include "arch/x86/percpu.hpp"
 #include "kernel/mm/frame_refs.hpp"
 #include "kernel/sched/scheduler.hpp"
@@ -8,6 +8,7 @@
 #include "vmm/domain_builder.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/hypercall/hypercall.hpp"
+#include "vmm/runstate.hpp"
 #include "vmm/vcpu_timer.hpp"
 
 namespace menhir::hypercall {
@@ -145,6 +146,15 @@ int64_t vcpu_op(Vcpu& v, Args& args)
         return 0;   // Menhir never starts one
     case xen::vcpuop_register_vcpu_info:
         return register_vcpu_info(v, target, args[2]);
+    case xen::vcpuop_get_runstate_info: {
+        const xen::VcpuRunstateInfo r = runstate::snapshot(target);
+        return guest::copy_to(v, args[2], &r, sizeof r) ? 0 : xen::err::efault;
+    }
+    case xen::vcpuop_register_runstate_memory_area: {
+        uint64_t area = 0;   // struct vcpu_register_runstate_memory_area: the area's address
+        if (!guest::copy_from(v, args[2], &area, sizeof area)) return xen::err::efault;
+        return runstate::register_area(v, target, area);
+    }
     default:
         return xen::err::enosys;
     }
