@@ -13,6 +13,7 @@
 #include "vmm/abi/xen_console.hpp"
 #include "vmm/console_rings.hpp"
 #include "vmm/events.hpp"
+#include "arch/x86/cpu.hpp"
 #include "kernel/mm/frame_refs.hpp"
 #include "vmm/grants.hpp"
 #include "vmm/pirq.hpp"
@@ -616,7 +617,11 @@ MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable, Map
 {
     if (gfn >= ept::Format::max_phys / page_size) return MapStatus::bad_gfn;
     const uint64_t gpa = gfn * page_size;
-    if (gpa >= d.memory_bytes && gpa >= (1ull << 32)) return MapStatus::bad_gfn;   // inside its RAM, or anywhere below 4 GiB
+    // Anywhere in the guest's physical space (its CPUID width, within 4-level
+    // EPT's 48 bits): Linux puts grant frames and foreign maps above RAM and
+    // above 4 GiB. The count of such mappings is what is limited, below.
+    static const uint64_t limit = 1ull << (cpu::phys_addr_bits() < 48 ? cpu::phys_addr_bits() : 48);
+    if (gpa >= limit) return MapStatus::bad_gfn;
     uint64_t* leaf = ept_leaf_4k(d, gpa);
     if (!leaf) return MapStatus::no_memory;
     using F = ept::Format;

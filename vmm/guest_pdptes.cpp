@@ -6,22 +6,12 @@
 #include "vmm/pae_pdptes.hpp"
 
 namespace menhir::guest {
-namespace {
-
-// The guest sees the host's physical-address width (CPUID 0x80000008 passes through).
-uint32_t maxphyaddr()
-{
-    const auto max = cpu::cpuid(0x80000000, 0).eax;
-    return max >= 0x80000008 ? (cpu::cpuid(0x80000008, 0).eax & 0xff) : 36;
-}
-
-} // namespace
 
 bool load_pdptes(Vcpu& v, uint64_t cr3)
 {
     uint64_t pdpte[4] = {};
     if (!v.domain->read_phys(pae::table_address(cr3), pdpte, sizeof pdpte)) return false;
-    const uint32_t width = maxphyaddr();
+    const uint32_t width = cpu::phys_addr_bits();
     for (uint64_t e : pdpte)
         if (!pae::valid(e, width)) return false;
     vmx::write(vmx::Field::guest_pdpte0, pdpte[0]);

@@ -13,6 +13,14 @@ inline CpuidResult cpuid(uint32_t leaf, uint32_t subleaf = 0)
     return r;
 }
 
+// MAXPHYADDR (CPUID 0x80000008 EAX[7:0], 36 without the leaf: SDM Vol 3A
+// 4.1.4). Guests see the host's width (the leaf passes through).
+inline uint32_t phys_addr_bits()
+{
+    const auto max = cpuid(0x80000000, 0).eax;
+    return max >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xff) : 36;
+}
+
 inline uint64_t rdmsr(uint32_t msr)
 {
     uint32_t lo, hi;
