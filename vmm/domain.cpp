@@ -422,7 +422,7 @@ void reap(Domain& d)
 {
     // Boot-time domains have no toolstack to destroy them: a domain that
     // stopped is destroyed as soon as none of its vCPUs is loaded.
-    if (d.running_vcpus != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
+    if (__atomic_load_n(&d.running_vcpus, __ATOMIC_SEQ_CST) != 0 || d.state == DomainState::running || d.state == DomainState::paused) return;
     if (d.privileged && d.state != DomainState::dying) return;   // dom0 stays for the debug keys to show
     // A domain dom0 built is its toolstack's to destroy, as in Xen: it stays
     // shut down or crashed (for `xl list`, on_poweroff/on_crash "preserve")

@@ -50,6 +50,12 @@ struct Vcpu {
     bool initialised;             // has a start state (vCPU 0 at build, others by VCPUOP_initialise)
     bool long_mode;               // EFER.LMA, mirrored from the "IA-32e mode guest" entry control
     uint32_t host_cpu;            // CPU whose host state the VMCS holds (~0u: none yet)
+    // Loaded on a CPU, from load() to the end of unload(). A vCPU woken on
+    // another CPU may be picked there while the CPU it blocked on is still
+    // unloading it: that CPU's VMPTRLD waits for this to clear, else both
+    // would use the VMCS at once (the VMCLEAR here turning the other's
+    // VMRESUME into VM-instruction error 5, SDM Vol 3C 31.4).
+    bool resident;
     LazyMsrs msrs;
     LazyRegs lazy;                // CR2, DR0-DR3, DR6 (DR7 and DEBUGCTL are VMCS guest-state fields)
     uint64_t xcr0;                // the guest's XCR0 (1 until it sets one)

@@ -109,7 +109,8 @@ void unload(PerCpu& c, Vcpu& v)
     c.current_ctx = nullptr;
     runstate::unloaded(v, v.unit.state == sched::State::blocked, now_ns());
     Domain& d = *v.domain;
-    --d.running_vcpus;
+    __atomic_sub_fetch(&d.running_vcpus, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&v.resident, false, __ATOMIC_RELEASE);   // last touch before reap may free it
     domains::reap(d);
 }
 
@@ -125,7 +126,12 @@ void report_dom0_start(const Vcpu& v)
 
 void load(PerCpu& c, Vcpu& v)
 {
+    // Another CPU may still be unloading it (see Vcpu::resident): a few
+    // hundred instructions at most.
+    while (__atomic_load_n(&v.resident, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+    __atomic_store_n(&v.resident, true, __ATOMIC_RELAXED);
     if (!vmx::vmptrld(v.vmcs)) {
+        __atomic_store_n(&v.resident, false, __ATOMIC_RELEASE);
         domains::crash(*v.domain, "VMPTRLD failed");
         return;
     }
@@ -151,7 +157,7 @@ void load(PerCpu& c, Vcpu& v)
         v.polling = false;
         vcpu_timer::set_poll_timeout(v, 0);
     }
-    ++d.running_vcpus;
+    __atomic_add_fetch(&d.running_vcpus, 1, __ATOMIC_SEQ_CST);
     c.current = &v;
     c.current_ctx = &v.ctx;
     report_dom0_start(v);
