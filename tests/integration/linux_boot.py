@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The stock Debian kernel of linux_domu as a boot-time domU (issue 10):
+Multiboot2 modules `domain name=linux memory=256 vcpus=1 cmdline=...` and
+`ramdisk` (the busybox initramfs), started by the hypervisor next to dom0.
+
+  boot       its hvc0 lines reach the serial console through dom0's console
+             back end: the userspace marker, `on 1 CPUs (xen, hvc0)`
+  console    `xl console linux` attaches; /proc/cpuinfo shows one CPU and
+             `sleep 1` returns
+  poweroff   busybox `poweroff`: the domain shuts down as poweroff and is
+             destroyed, dom0 answers `xl list` after
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BUILD_DIR, DOM0_ELF, PROMPT, ROOT, Machine, TestFailure, check, iso_with_modules,
+                     shell_command, wait_domain, xl_list)
+
+LINUX = os.path.join(BUILD_DIR, "linux")
+LPROMPT = "linux# "
+
+
+def sh(m, line, timeout=120):
+    """Types LINE at Linux's busybox prompt (attached with xl console); its output lines."""
+    start = len(m.output())
+    m.send(line + "\r")
+    deadline = time.monotonic() + timeout
+    while True:
+        text = m.output()[start:]
+        at = text.find(line)
+        if at >= 0:
+            nl = text.find("\n", at)
+            end = text.find("\n" + LPROMPT, nl - 1) if nl >= 0 else -1
+            if end >= 0:
+                return [l for l in text[nl + 1:end + 1].split("\n") if l.strip()]
+        if time.monotonic() > deadline or not m.alive():
+            raise TestFailure("no %r prompt after %r; output since:\n%s" % (LPROMPT, line, text[-3000:]))
+        time.sleep(0.2)
+
+
+if not all(os.path.isfile(os.path.join(LINUX, f)) for f in ("vmlinux", "initrd.cpio")):
+    r = subprocess.run([os.path.join(ROOT, "scripts", "linux-guest"), "--no-iso"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(r.stdout, end="")
+    if r.returncode:
+        raise TestFailure("scripts/linux-guest failed (status %d)" % r.returncode)
+iso = iso_with_modules("linux_boot", [
+    (DOM0_ELF, "dom0"),
+    (os.path.join(LINUX, "vmlinux"), 'domain name=linux memory=256 vcpus=1 cmdline="console=hvc0 quiet"'),
+    (os.path.join(LINUX, "initrd.cpio"), "ramdisk"),
+])
+
+with Machine(cpus=2, memory=512, iso=iso, timeout=1500) as m:
+    m.wait_for(r"^menhir: domain 1 \(linux\): 256 MiB, 1 vCPU, .*ELF64 kernel$", timeout=240, anywhere=True)
+    mk = m.wait_for(r"^\(d1\) linux-guest: userspace up on (\d+) CPUs \((\w+), (\w+)\) after ([\d.]+) s$",
+                    timeout=1200, anywhere=True)
+    print("linux (boot-time): userspace after %s s of guest time" % mk.group(4))
+    check(mk.groups()[:3] == ("1", "xen", "hvc0"), "marker: %s" % mk.group(0))
+    bad = m.find_all(r"Kernel panic|BUG:|Oops|WARNING: CPU")
+    check(not bad, "Linux complained: %r" % [b.group(0) for b in bad])
+    m.wait_for(re.escape(PROMPT), timeout=120, partial=True, anywhere=True)
+
+    m.send("xl console linux\r")
+    m.settle(3)
+    m.send("\r")
+    m.wait_for(re.escape(LPROMPT), timeout=120, partial=True)
+    cpus = sh(m, "grep ^processor /proc/cpuinfo")
+    check(len(cpus) == 1, "/proc/cpuinfo: %r" % cpus)
+    out = sh(m, "sleep 1; echo slept")
+    check(out == ["slept"], "sleep 1: %r" % out)
+
+    m.send("poweroff\r")
+    m.wait_for(r"^menhir: domain 1 \(linux\) shut down: poweroff$", timeout=300, anywhere=True)
+    m.wait_for(r"^menhir: domain 1 \(linux\) destroyed, frames free: \d+$", timeout=120, anywhere=True)
+    wait_domain(m, "linux", False)
+    check(set(xl_list(m)) == {"Domain-0"}, "after the poweroff: %r" % xl_list(m))
+print("linux_boot: passed")
