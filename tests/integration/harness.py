@@ -154,6 +154,26 @@ def shell_command(m, line, timeout=120):
 
 
 
+def guest_shell_command(m, line, prompt, timeout=120):
+    """Types `line` and Enter at a guest's shell attached to the serial line
+    (xl console, xl create -c) whose prompt is `prompt`; returns its output
+    lines up to the next prompt (blank ones left out)."""
+    start = len(m.output())
+    m.send(line + "\r")
+    deadline = time.monotonic() + timeout
+    while True:
+        text = m.output()[start:]
+        at = text.find(line)
+        if at >= 0:
+            nl = text.find("\n", at)
+            end = text.find("\n" + prompt, nl - 1) if nl >= 0 else -1
+            if end >= 0:
+                return [l for l in text[nl + 1:end + 1].split("\n") if l.strip()]
+        if time.monotonic() > deadline or not m.alive():
+            raise TestFailure("no %r prompt after %r; output since:\n%s" % (prompt, line, text[-3000:]))
+        time.sleep(0.2)
+
+
 # `xl list` rows as xl prints them: name, id, memory (MiB), vCPUs, state, time.
 XL_LIST_ROW = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +([r-][b-][p-][s-][-rscwS][d-]) +(\d+\.\d)$")
 

@@ -18,29 +18,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BUILD_DIR, DOM0_ELF, PROMPT, ROOT, Machine, TestFailure, check, iso_with_modules,
-                     shell_command, wait_domain, xl_list)
+from harness import (BUILD_DIR, DOM0_ELF, PROMPT, ROOT, Machine, TestFailure, check, guest_shell_command,
+                     iso_with_modules, shell_command, wait_domain, xl_list)
 
 LINUX = os.path.join(BUILD_DIR, "linux")
 LPROMPT = "linux# "
 
 
 def sh(m, line, timeout=120):
-    """Types LINE at Linux's busybox prompt (attached with xl console); its output lines."""
-    start = len(m.output())
-    m.send(line + "\r")
-    deadline = time.monotonic() + timeout
-    while True:
-        text = m.output()[start:]
-        at = text.find(line)
-        if at >= 0:
-            nl = text.find("\n", at)
-            end = text.find("\n" + LPROMPT, nl - 1) if nl >= 0 else -1
-            if end >= 0:
-                return [l for l in text[nl + 1:end + 1].split("\n") if l.strip()]
-        if time.monotonic() > deadline or not m.alive():
-            raise TestFailure("no %r prompt after %r; output since:\n%s" % (LPROMPT, line, text[-3000:]))
-        time.sleep(0.2)
+    return guest_shell_command(m, line, LPROMPT, timeout)
 
 
 if not all(os.path.isfile(os.path.join(LINUX, f)) for f in ("vmlinux", "initrd.cpio")):

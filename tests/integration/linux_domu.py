@@ -31,8 +31,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BUILD_DIR, MENHIR_ISO, ROOT, Machine, PROMPT, TestFailure, check, shell_command,
-                     wait_domain, xl_list)
+from harness import (BUILD_DIR, MENHIR_ISO, ROOT, Machine, PROMPT, TestFailure, check, guest_shell_command,
+                     shell_command, wait_domain, xl_list)
 
 VCPUS = int(os.environ.get("LINUX_VCPUS", "2"))
 ISO = os.path.join(BUILD_DIR, "menhir-linux.iso")
@@ -66,21 +66,7 @@ def make_image(path, mib=64):
 
 
 def sh(m, line, timeout=120):
-    """Types LINE at Linux's busybox prompt; its output lines up to the next prompt."""
-    start = len(m.output())
-    m.send(line + "\r")
-    deadline = time.monotonic() + timeout
-    while True:
-        text = m.output()[start:]
-        at = text.find(line)
-        if at >= 0:
-            nl = text.find("\n", at)
-            end = text.find("\n" + LPROMPT, nl - 1) if nl >= 0 else -1
-            if end >= 0:
-                return [l for l in text[nl + 1:end + 1].split("\n") if l.strip()]
-        if time.monotonic() > deadline or not m.alive():
-            raise TestFailure("no %r prompt after %r; output since:\n%s" % (LPROMPT, line, text[-3000:]))
-        time.sleep(0.2)
+    return guest_shell_command(m, line, LPROMPT, timeout)
 
 
 def marker(m, timeout):
