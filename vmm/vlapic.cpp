@@ -148,7 +148,7 @@ void init(Vcpu& v)
 
 void describe()
 {
-    info("guest local APICs: emulated, x2APIC MSRs by exits (no xAPIC page; the CPU's APIC virtualisation unused)");
+    info("guest local APICs: emulated, x2APIC MSRs and the xAPIC page by exits (the CPU's APIC virtualisation unused)");
 }
 
 bool read_msr(Vcpu& v, uint32_t msr, uint64_t& value)
@@ -180,6 +180,38 @@ bool write_msr(Vcpu& v, uint32_t msr, uint64_t value)
     if (fx.ipi) send_ipi(v, fx.ipi_req, sender_id);
     recheck_here(v);
     return true;
+}
+
+bool owns_page(Vcpu& v, uint64_t gpa)
+{
+    SpinGuard g{v.lapic_lock};
+    const State& s = v.lapic;
+    return s.hw_enabled() && !s.x2apic() && (gpa & ~0xfffull) == (s.apic_base & ~0xfffull);
+}
+
+uint32_t read_page(Vcpu& v, uint32_t offset, uint32_t size)
+{
+    // A narrower read gets those bytes of its register, as Xen gives them;
+    // one crossing the register's 4 bytes reads 0.
+    if (size > 4 || (offset & 3) + size > 4) return 0;
+    SpinGuard g{v.lapic_lock};
+    const uint32_t value = vlapic::read_mmio(v.lapic, offset & ~3u, scheduler::now_ns());
+    return size == 4 ? value : (value >> (8 * (offset & 3))) & ((1u << (8 * size)) - 1);
+}
+
+void write_page(Vcpu& v, uint32_t offset, uint32_t size, uint32_t value)
+{
+    if (size != 4) return;
+    Effects fx;
+    uint32_t sender_id;
+    {
+        SpinGuard g{v.lapic_lock};
+        vlapic::write_mmio(v.lapic, offset, value, scheduler::now_ns(), fx);
+        apply_local(v, fx);
+        sender_id = v.lapic.id;
+    }
+    if (fx.ipi) send_ipi(v, fx.ipi_req, sender_id);
+    recheck_here(v);
 }
 
 uint64_t read_cr8(Vcpu& v)

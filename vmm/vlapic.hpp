@@ -13,6 +13,16 @@ void describe();                                            // the boot line say
 [[nodiscard]] bool read_msr(Vcpu& v, uint32_t msr, uint64_t& value);
 [[nodiscard]] bool write_msr(Vcpu& v, uint32_t msr, uint64_t value);
 
+// The xAPIC page (SDM Vol 3A 11.4.1): the guest-physical page at the APIC
+// base while the APIC is enabled in xAPIC mode (in x2APIC mode or disabled,
+// nothing is there). Its accesses come from the EPT violation path
+// (vmm/exit/mmio_unbacked.cpp); registers are 4 bytes at 16-byte offsets.
+// Narrower reads get their bytes of the register (as Xen's); writes other
+// than 4 aligned bytes do nothing.
+[[nodiscard]] bool owns_page(Vcpu& v, uint64_t gpa);
+[[nodiscard]] uint32_t read_page(Vcpu& v, uint32_t offset, uint32_t size);
+void write_page(Vcpu& v, uint32_t offset, uint32_t size, uint32_t value);
+
 // CR8 is TPR[7:4] (SDM Vol 3A 10.8.6.1): one register.
 [[nodiscard]] uint64_t read_cr8(Vcpu& v);
 void write_cr8(Vcpu& v, uint64_t value);

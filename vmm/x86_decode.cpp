@@ -349,16 +349,21 @@ uint64_t effective_address(const Instruction& in, const Cpu& cpu, Mode mode)
     return linear(cpu, mode, in.seg, off & mask_of(in.address_size));
 }
 
-uint64_t execute_unbacked(const Instruction& in, Cpu& cpu, Mode mode, const Memory& mem, uint64_t max_items)
+bool execute_device(const Instruction& in, Cpu& cpu, Mode mode, const Device& dev)
 {
-    const uint64_t ones = mask_of(in.size);
+    const uint64_t m = mask_of(in.size);
     switch (in.kind) {
-    case Kind::load: write_reg(cpu, in.reg, in.size, in.high_byte, ones); break;
-    case Kind::store: break;
-    case Kind::movzx: write_reg(cpu, in.reg, in.reg_size, false, ones); break;
-    case Kind::movsx: write_reg(cpu, in.reg, in.reg_size, false, mask_of(in.reg_size)); break;
+    case Kind::load: write_reg(cpu, in.reg, in.size, in.high_byte, dev.read(dev.ctx, in.size) & m); break;
+    case Kind::store:
+        dev.write(dev.ctx, in.size, (in.has_imm ? in.imm : read_reg(cpu, in.reg, in.size, in.high_byte)) & m);
+        break;
+    case Kind::movzx: write_reg(cpu, in.reg, in.reg_size, false, dev.read(dev.ctx, in.size) & m); break;
+    case Kind::movsx:
+        write_reg(cpu, in.reg, in.reg_size, false, sign_extend(dev.read(dev.ctx, in.size) & m, in.size) & mask_of(in.reg_size));
+        break;
     case Kind::alu_to_reg: {
-        const AluResult res = alu(in.alu, read_reg(cpu, in.reg, in.size, in.high_byte), ones, in.size, cpu.rflags);
+        const AluResult res = alu(in.alu, read_reg(cpu, in.reg, in.size, in.high_byte), dev.read(dev.ctx, in.size) & m,
+                                  in.size, cpu.rflags);
         if (in.alu != Alu::cmp) write_reg(cpu, in.reg, in.size, in.high_byte, res.value);
         cpu.rflags = res.rflags;
         break;
@@ -366,9 +371,30 @@ uint64_t execute_unbacked(const Instruction& in, Cpu& cpu, Mode mode, const Memo
     case Kind::alu_to_mem:
     case Kind::test: {
         const uint64_t src = in.has_imm ? in.imm : read_reg(cpu, in.reg, in.size, in.high_byte);
-        cpu.rflags = alu(in.kind == Kind::test ? Alu::and_ : in.alu, ones, src, in.size, cpu.rflags).rflags;
-        break;   // the result, if any, goes to memory that keeps nothing
+        const Alu op = in.kind == Kind::test ? Alu::and_ : in.alu;
+        const AluResult res = alu(op, dev.read(dev.ctx, in.size) & m, src, in.size, cpu.rflags);
+        cpu.rflags = res.rflags;
+        if (in.kind == Kind::alu_to_mem && in.alu != Alu::cmp) dev.write(dev.ctx, in.size, res.value & m);
+        break;
     }
+    default:
+        return false;
+    }
+    advance_rip(cpu, in, mode);
+    return true;
+}
+
+namespace {
+// Nothing behind the operand: all ones, writes dropped (Xen's PVH answer).
+uint64_t ones_read(void*, uint32_t size) { return mask_of(size); }
+void drop_write(void*, uint32_t, uint64_t) {}
+} // namespace
+
+uint64_t execute_unbacked(const Instruction& in, Cpu& cpu, Mode mode, const Memory& mem, uint64_t max_items)
+{
+    const uint64_t ones = mask_of(in.size);
+    if (execute_device(in, cpu, mode, Device{nullptr, ones_read, drop_write})) return 1;
+    switch (in.kind) {
     case Kind::movs:
     case Kind::stos:
     case Kind::lods: {
@@ -401,9 +427,9 @@ uint64_t execute_unbacked(const Instruction& in, Cpu& cpu, Mode mode, const Memo
         if (count - n == 0) advance_rip(cpu, in, mode);
         return n;
     }
+    default:
+        return 0;   // not reached: execute_device ran every other kind
     }
-    advance_rip(cpu, in, mode);
-    return 1;
 }
 
 } // namespace menhir::x86

@@ -83,6 +83,19 @@ struct Memory {
 // Returns how many elements were moved (1 for non-string instructions).
 uint64_t execute_unbacked(const Instruction& in, Cpu& cpu, Mode mode, const Memory& mem, uint64_t max_items = 1024);
 
+// A device register behind the (non-string) memory operand: read gives the
+// operand's `size` bytes, write takes them.
+struct Device {
+    void* ctx;
+    uint64_t (*read)(void* ctx, uint32_t size);
+    void (*write)(void* ctx, uint32_t size, uint64_t value);
+};
+
+// Runs a non-string `in` against `dev` (a load reads it, a store or a
+// read-modify-write ALU form writes it; CMP and TEST only read). False for
+// string instructions, which go through execute_unbacked.
+bool execute_device(const Instruction& in, Cpu& cpu, Mode mode, const Device& dev);
+
 // RFLAGS bits the ALU forms set (SDM Vol 1 3.4.3.1).
 inline constexpr uint64_t flag_cf = 1u << 0, flag_pf = 1u << 2, flag_af = 1u << 4, flag_zf = 1u << 6,
                           flag_sf = 1u << 7, flag_df = 1u << 10, flag_of = 1u << 11;

@@ -446,3 +446,71 @@ TEST_CASE("x86: string instructions element by element", "[x86]")
     CHECK(c.gpr[RAX] == 0xffffffffull);
     CHECK(c.gpr[RSI] == 0xabcd0003ull);
 }
+
+namespace {
+// One 32-bit device register, as the xAPIC page's are.
+struct FakeReg {
+    uint64_t value = 0;
+    int reads = 0, writes = 0;
+    uint32_t last_size = 0;
+    static uint64_t read(void* ctx, uint32_t size)
+    {
+        auto* r = static_cast<FakeReg*>(ctx);
+        ++r->reads;
+        r->last_size = size;
+        return r->value;
+    }
+    static void write(void* ctx, uint32_t size, uint64_t value)
+    {
+        auto* r = static_cast<FakeReg*>(ctx);
+        ++r->writes;
+        r->last_size = size;
+        r->value = value;
+    }
+    x86::Device ops() { return x86::Device{this, read, write}; }
+};
+} // namespace
+
+TEST_CASE("x86: a device behind the operand: loads read it, stores and RMW forms write it", "[x86]")
+{
+    FakeReg reg;
+    reg.value = 0x14050014;
+    auto cpu = cpu_with(0xdeadbeefcafef00dull);
+    auto in = decode_ok({0x8b, 0x07});   // mov (%rdi),%eax
+    REQUIRE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+    CHECK(cpu.gpr[RAX] == 0x14050014);   // zero-extended to 64 bits
+    CHECK(cpu.rip == 0x1002);
+    CHECK(reg.reads == 1);
+    CHECK(reg.writes == 0);
+
+    in = decode_ok({0x89, 0x0f});   // mov %ecx,(%rdi)
+    REQUIRE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+    CHECK(reg.value == 0xcafef00d);
+    CHECK(reg.last_size == 4);
+
+    in = decode_ok({0xc7, 0x07, 0x00, 0x01, 0x00, 0x00});   // movl $0x100,(%rdi)
+    REQUIRE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+    CHECK(reg.value == 0x100);
+
+    in = decode_ok({0x81, 0x0f, 0x80, 0x00, 0x00, 0x00});   // orl $0x80,(%rdi)
+    REQUIRE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+    CHECK(reg.value == 0x180);
+    CHECK(reg.writes == 3);
+
+    in = decode_ok({0x39, 0x07});   // cmp %eax,(%rdi): reads, never writes
+    REQUIRE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+    CHECK(reg.writes == 3);
+    CHECK(reg.value == 0x180);
+
+    in = decode_ok({0xf7, 0x07, 0x00, 0x01, 0x00, 0x00});   // testl $0x100,(%rdi)
+    REQUIRE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+    CHECK((cpu.rflags & x86::flag_zf) == 0);
+
+    in = decode_ok({0x0f, 0xb6, 0x07});   // movzbl (%rdi),%eax: the device is asked for one byte
+    REQUIRE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+    CHECK(reg.last_size == 1);
+    CHECK(cpu.gpr[RAX] == 0x80);
+
+    in = decode_ok({0xf3, 0xa5});   // rep movsl: not a device access
+    CHECK_FALSE(x86::execute_device(in, cpu, Mode::bits64, reg.ops()));
+}

@@ -10,6 +10,7 @@
 #include "vmm/exit/guest_state.hpp"
 #include "vmm/exit/handlers.hpp"
 #include "vmm/guest_memory.hpp"
+#include "vmm/vlapic.hpp"
 #include "vmm/x86_decode.hpp"
 
 namespace menhir::exit {
@@ -50,6 +51,19 @@ void mem_write(void* ctx, uint64_t linear, uint32_t size, uint64_t value)
     (void)guest::copy_to(*static_cast<Vcpu*>(ctx), linear, &value, size);
 }
 
+// The vCPU's xAPIC page as the device behind the operand.
+struct LapicAccess { Vcpu* v; uint32_t offset; };
+uint64_t lapic_read(void* ctx, uint32_t size)
+{
+    auto* a = static_cast<LapicAccess*>(ctx);
+    return vlapic::read_page(*a->v, a->offset, size);
+}
+void lapic_write(void* ctx, uint32_t size, uint64_t value)
+{
+    auto* a = static_cast<LapicAccess*>(ctx);
+    vlapic::write_page(*a->v, a->offset, size, static_cast<uint32_t>(value));
+}
+
 void warn(Domain& d, bool write, uint64_t gpa, uint64_t rip)
 {
     const uint32_t n = d.unbacked_warnings++;
@@ -86,8 +100,15 @@ void unbacked_access(Vcpu& v, uint64_t gpa, bool write)
                                      vmx::Field::guest_ss_base, vmx::Field::guest_ds_base,
                                      vmx::Field::guest_fs_base, vmx::Field::guest_gs_base};
     for (uint32_t i = 0; i < 6; ++i) cpu.seg_base[i] = vmx::read(bases[i]);
+    // The xAPIC page is the one device a PVH domU has here (Xen emulates
+    // it too); everything else reads all ones.
+    bool device = false;
+    if (vlapic::owns_page(v, gpa)) {
+        LapicAccess a{&v, static_cast<uint32_t>(gpa & 0xfff)};
+        device = x86::execute_device(in, cpu, mode, x86::Device{&a, lapic_read, lapic_write});
+    }
     const x86::Memory mem{&v, mem_read, mem_write};
-    (void)x86::execute_unbacked(in, cpu, mode, mem);
+    if (!device) (void)x86::execute_unbacked(in, cpu, mode, mem);
     for (uint32_t i = 0; i < 16; ++i)
         if (cpu.gpr[i] != guest::read_gpr(v, i)) guest::write_gpr(v, i, cpu.gpr[i]);
     vmx::write(vmx::Field::guest_rflags, cpu.rflags);
@@ -96,7 +117,7 @@ void unbacked_access(Vcpu& v, uint64_t gpa, bool write)
         // The instruction completed: an STI or MOV SS shadow ends with it (SDM Vol 3C 24.4.2).
         vmx::write(vmx::Field::guest_interruptibility, vmx::read(vmx::Field::guest_interruptibility) & ~3ull);
     }
-    warn(*v.domain, write, gpa, rip);
+    if (!device) warn(*v.domain, write, gpa, rip);
 }
 
 } // namespace menhir::exit

@@ -1,7 +1,11 @@
 // lapic: the virtual local APIC a PVH domU gets (the domain needs vcpus=2),
-// in x2APIC mode, one `lapic: CASE -> GOT (expected X) ok|FAIL` line per case.
+// in xAPIC then x2APIC mode, one `lapic: CASE -> GOT (expected X) ok|FAIL`
+// line per case.
 //
-// vCPU 0 switches to x2APIC through IA32_APIC_BASE, enables the APIC in
+// vCPU 0 first uses the xAPIC page at 0xfee00000 as Linux does before it
+// switches: ID, version, SVR, LDR/DFR, TPR (seen in CR8), a self-IPI
+// through ICR with its ISR bit and an EOI, one-byte reads and writes;
+// then it switches to x2APIC through IA32_APIC_BASE, enables the APIC in
 // SVR and checks ID, version and LDR; #GP for a write to the ID and for a
 // non-zero EOI; a self-IPI arrives, with its ISR bit set in the handler and
 // clear after its EOI; a TPR above the vector's class holds it in IRR
@@ -28,17 +32,18 @@ void vec_tpr();
 void vec_oneshot();
 void vec_periodic();
 void vec_ipi();
+void vec_xself();
 extern const char sipi_tramp[], sipi_tramp_end[];
 extern volatile uint32_t gp_count;
-extern volatile uint32_t counts[5];
-extern volatile uint32_t isr_seen[5];
-extern volatile uint32_t id_seen[5];
+extern volatile uint32_t counts[6];
+extern volatile uint32_t isr_seen[6];
+extern volatile uint32_t id_seen[6];
 }
 
 namespace {
 
-enum : unsigned { SELF, TPR, ONESHOT, PERIODIC, IPI };
-constexpr uint8_t VEC_SELF = 0x40, VEC_TPR = 0x50, VEC_ONESHOT = 0x60, VEC_PERIODIC = 0x61, VEC_IPI = 0x70;
+enum : unsigned { SELF, TPR, ONESHOT, PERIODIC, IPI, XSELF };
+constexpr uint8_t VEC_XSELF = 0x41, VEC_SELF = 0x40, VEC_TPR = 0x50, VEC_ONESHOT = 0x60, VEC_PERIODIC = 0x61, VEC_IPI = 0x70;
 constexpr uint32_t APIC_BASE = 0x1b, ID = 0x802, VERSION = 0x803, TPR_MSR = 0x808, EOI = 0x80b, LDR = 0x80d,
                    SVR = 0x80f, ISR0 = 0x810, IRR0 = 0x820, ICR = 0x830, LVT_TIMER = 0x832, TIMER_INITIAL = 0x838,
                    TIMER_CURRENT = 0x839, TIMER_DIVIDE = 0x83e, SELF_IPI = 0x83f;
@@ -76,6 +81,11 @@ uint64_t read_cr8() {
 }
 void write_cr8(uint64_t v) { asm volatile("mov %0, %%cr8" : : "r"(v) : "memory"); }
 
+// The xAPIC page: 32-bit registers at 16-byte offsets (SDM Vol 3A 11.4.1).
+constexpr uintptr_t XAPIC = 0xfee00000;
+uint32_t mmio_rd(uint32_t off) { return *reinterpret_cast<volatile uint32_t*>(XAPIC + off); }
+void mmio_wr(uint32_t off, uint32_t v) { *reinterpret_cast<volatile uint32_t*>(XAPIC + off) = v; }
+
 // Enables this vCPU's LAPIC in x2APIC mode with the APIC on in SVR; checks its ID.
 void enable_x2apic(unsigned vcpu) {
     const uint64_t base = rd(APIC_BASE);
@@ -91,6 +101,7 @@ void enable_x2apic(unsigned vcpu) {
 }
 
 void ap_main(unsigned vcpu) {
+    c.expect("vcpu 1: xAPIC ID", mmio_rd(0x20), static_cast<long>(vcpu) << 24);
     enable_x2apic(vcpu);
     irq_enable();
     g_ap_ready = 1;
@@ -98,6 +109,36 @@ void ap_main(unsigned vcpu) {
     while (counts[IPI] == 0 && ev::now_ns() - start < 5000 * ev::MS) pause();
     irq_disable();
     g_ap_done = 1;
+}
+
+void xapic_cases() {
+    c.expect("xAPIC: ID (0 << 24, not all ones)", mmio_rd(0x20), 0);
+    c.expect("xAPIC: version", mmio_rd(0x30), 0x50014);
+    c.expect("xAPIC: SVR after reset", mmio_rd(0xf0), 0xff);
+    mmio_wr(0xf0, 0x1ff);
+    c.expect("xAPIC: SVR written", mmio_rd(0xf0), 0x1ff);
+    c.expect("xAPIC: DFR after reset (flat)", mmio_rd(0xe0), 0xffffffffu);
+    mmio_wr(0xd0, 0x01000000);
+    c.expect("xAPIC: LDR written", mmio_rd(0xd0), 0x01000000);
+    mmio_wr(0x80, 0x20);
+    c.expect("xAPIC: TPR 0x20 is CR8 2", static_cast<long>(read_cr8()), 2);
+    mmio_wr(0x80, 0);
+    c.expect("xAPIC: a one-byte read gets its byte of version",
+             *reinterpret_cast<volatile uint8_t*>(XAPIC + 0x32), 5);
+    mmio_wr(0xd0, 0x01000000);
+    *reinterpret_cast<volatile uint8_t*>(XAPIC + 0xd3) = 0x80;
+    c.expect("xAPIC: a one-byte write changes nothing", mmio_rd(0xd0), 0x01000000);
+    irq_enable();
+    mmio_wr(0x310, 0);                              // ICR high: destination (unused with a shorthand)
+    mmio_wr(0x300, (1u << 18) | (1u << 14) | VEC_XSELF);   // ICR low: self, fixed
+    const bool got = ev::wait_until([] { return counts[XSELF] != 0; }, 1000 * ev::MS);
+    c.expect("xAPIC: self-IPI through ICR arrived", got ? static_cast<long>(counts[XSELF]) : 0, 1);
+    c.expect("xAPIC: its ISR bit was set in the handler", (isr_seen[XSELF] >> (VEC_XSELF & 31)) & 1, 1);
+    c.expect("xAPIC: ID read in the handler", id_seen[XSELF], 0);
+    c.expect("xAPIC: ISR clear after the handler's EOI",
+             (mmio_rd(0x100 + ((VEC_XSELF >> 5) << 4)) >> (VEC_XSELF & 31)) & 1, 0);
+    irq_disable();
+    mmio_wr(0xf0, 0xff);   // software-disabled again, as x2APIC mode then starts
 }
 
 void register_cases() {
@@ -215,7 +256,9 @@ extern "C" void guest_main(const xen::hvm_start_info* si) {
     idt_set_gate(VEC_ONESHOT, vec_oneshot, 0);
     idt_set_gate(VEC_PERIODIC, vec_periodic, 0);
     idt_set_gate(VEC_IPI, vec_ipi, 0);
+    idt_set_gate(VEC_XSELF, vec_xself, 0);
     if (!ev::init() || !ev::heartbeat_start(100 * ev::MS)) poweroff();
+    xapic_cases();
     register_cases();
     self_ipi_cases();
     tpr_cases();

@@ -37,6 +37,30 @@
     LAPIC_STUB vec_periodic, 0x61, 3
     LAPIC_STUB vec_ipi, 0x70, 4
 
+/* The same in xAPIC mode, through the page at 0xfee00000: ISR word at
+ * 0x100 + 16 * (vector >> 5), ID at 0x20 (bits 31:24), EOI at 0xb0. */
+.macro XAPIC_STUB name, vector, idx
+    .globl  \name
+    .type   \name, @function
+\name:
+    push    %rax
+    push    %rcx
+    mov     $0xfee00000, %ecx               /* above 2 GiB: no 32-bit absolute form */
+    mov     0x100 + 16 * (\vector >> 5)(%rcx), %eax
+    mov     %eax, isr_seen + 4 * \idx(%rip)
+    mov     0x20(%rcx), %eax
+    shr     $24, %eax
+    mov     %eax, id_seen + 4 * \idx(%rip)
+    lock incl counts + 4 * \idx(%rip)
+    movl    $0, 0xb0(%rcx)
+    pop     %rcx
+    pop     %rax
+    iretq
+    .size   \name, . - \name
+.endm
+
+    XAPIC_STUB vec_xself, 0x41, 5
+
 /* What vCPU 2 runs after INIT and SIPI (copied to the page of the SIPI
  * vector): real mode, CS = vector << 8; it writes a magic word at offset
  * 0xff0 of its page and halts for good. */
@@ -67,10 +91,10 @@ gp_catcher:
 gp_count:
     .skip   4
 counts:
-    .skip   4 * 5
+    .skip   4 * 6
 isr_seen:
-    .skip   4 * 5
+    .skip   4 * 6
 id_seen:
-    .skip   4 * 5
+    .skip   4 * 6
 
     .section .note.GNU-stack, "", @progbits
