@@ -150,6 +150,7 @@ void register_cases() {
     c.expect("x2APIC MSR before x2APIC mode: #GP", rdmsr_gp(VERSION, v), 1);
     c.expect("disabled -> x2APIC directly: #GP", wrmsr_gp(APIC_BASE, 0xfee00000 | BASE_BSP | BASE_EXTD), 1);
     enable_x2apic(0);
+    c.expect("x2APIC mode: the xAPIC page is a hole again (all ones)", mmio_rd(0x30), 0xffffffffl);
     c.expect("version", static_cast<long>(rd(VERSION)), 0x50014);
     c.expect("LDR (cluster 0, bit 0)", static_cast<long>(rd(LDR)), 1);
     c.expect("write to ID: #GP", wrmsr_gp(ID, 5), 1);
