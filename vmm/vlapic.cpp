@@ -137,6 +137,25 @@ void apply_local(Vcpu& v, const Effects& fx)
     }
 }
 
+// A register write by MSR or through the page: `write` changes the model
+// under lapic_lock and says whether it took; its local effects follow under
+// the lock, its IPI once the lock is dropped (the target's lock is taken).
+template <typename Write>
+bool write_register(Vcpu& v, Write write)
+{
+    Effects fx;
+    uint32_t sender_id;
+    {
+        SpinGuard g{v.lapic_lock};
+        if (!write(fx)) return false;
+        apply_local(v, fx);
+        sender_id = v.lapic.id;
+    }
+    if (fx.ipi) send_ipi(v, fx.ipi_req, sender_id);
+    recheck_here(v);
+    return true;
+}
+
 } // namespace
 
 void init(Vcpu& v)
@@ -163,23 +182,16 @@ bool read_msr(Vcpu& v, uint32_t msr, uint64_t& value)
 
 bool write_msr(Vcpu& v, uint32_t msr, uint64_t value)
 {
-    Effects fx;
-    uint32_t sender_id;
-    {
+    if (msr == msr_apic_base) {
         SpinGuard g{v.lapic_lock};
-        if (msr == msr_apic_base) {
-            if (write_apic_base(v.lapic, value, v.id) != Access::ok) return false;
-            rearm(v);   // disabling resets the timer
-            recheck_here(v);
-            return true;
-        }
-        if (vlapic::write_msr(v.lapic, msr, value, scheduler::now_ns(), fx) != Access::ok) return false;
-        apply_local(v, fx);
-        sender_id = v.lapic.id;
+        if (write_apic_base(v.lapic, value, v.id) != Access::ok) return false;
+        rearm(v);   // disabling resets the timer
+        recheck_here(v);
+        return true;
     }
-    if (fx.ipi) send_ipi(v, fx.ipi_req, sender_id);
-    recheck_here(v);
-    return true;
+    return write_register(v, [&](Effects& fx) {
+        return vlapic::write_msr(v.lapic, msr, value, scheduler::now_ns(), fx) == Access::ok;
+    });
 }
 
 bool owns_page(Vcpu& v, uint64_t gpa)
@@ -202,16 +214,10 @@ uint32_t read_page(Vcpu& v, uint32_t offset, uint32_t size)
 void write_page(Vcpu& v, uint32_t offset, uint32_t size, uint32_t value)
 {
     if (size != 4) return;
-    Effects fx;
-    uint32_t sender_id;
-    {
-        SpinGuard g{v.lapic_lock};
+    (void)write_register(v, [&](Effects& fx) {
         vlapic::write_mmio(v.lapic, offset, value, scheduler::now_ns(), fx);
-        apply_local(v, fx);
-        sender_id = v.lapic.id;
-    }
-    if (fx.ipi) send_ipi(v, fx.ipi_req, sender_id);
-    recheck_here(v);
+        return true;
+    });
 }
 
 uint64_t read_cr8(Vcpu& v)

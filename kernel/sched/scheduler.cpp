@@ -33,6 +33,15 @@ uint32_t cpus = 1;
 uint32_t next_cpu = 0;
 uint32_t idle_poll_ticks = 0;
 
+// Under `lock`: a blocked vCPU becomes runnable now; its runstate notes the
+// wake. Returns the CPU it was queued on (to poke).
+int wake_locked(Vcpu& v)
+{
+    const uint64_t now = now_ns();
+    runstate::woken(v.runstate, now);
+    return credit.wake(v.unit, now);
+}
+
 void poke(int cpu)
 {
     if (cpu < 0) return;
@@ -227,9 +236,7 @@ void wake(Vcpu& v)
     {
         SpinGuard g{lock};
         if (v.unit.state != sched::State::blocked) return;
-        const uint64_t now = now_ns();
-        cpu = credit.wake(v.unit, now);
-        runstate::woken(v.runstate, now);
+        cpu = wake_locked(v);
     }
     poke(cpu);
 }
@@ -255,11 +262,7 @@ void kick(Vcpu& v)
     {
         SpinGuard g{lock};
         if (v.unit.state == sched::State::blocked) {
-            if (v.up && v.domain->state == DomainState::running) {
-                const uint64_t now = now_ns();
-                cpu = credit.wake(v.unit, now);
-                runstate::woken(v.runstate, now);
-            }
+            if (v.up && v.domain->state == DomainState::running) cpu = wake_locked(v);
         } else {
             cpu = static_cast<int>(v.unit.cpu);
         }
