@@ -29,9 +29,8 @@ bool write_guest(void* ctx, uint64_t gpa, const void* src, size_t len)
 // when the toolstack builds a domain): put that one back afterwards.
 class VmcsScope final {
 public:
-    explicit VmcsScope(HostPhys vmcs) : vmcs_{vmcs}
+    explicit VmcsScope(HostPhys vmcs) : vmcs_{vmcs}, previous_{vmx::current_vmcs()}
     {
-        asm volatile("vmptrst %0" : "=m"(previous_) :: "memory");
         auto* region = phys_to_virt<uint32_t>(vmcs);
         __builtin_memset(region, 0, page_size);
         region[0] = vmx::capabilities().revision;

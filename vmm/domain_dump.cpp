@@ -47,8 +47,7 @@ void dump_vcpu(Vcpu& v)
         return;
     }
     // The VMCS is either current here or clear in memory: read it in place.
-    uint64_t previous = ~0ull;
-    asm volatile("vmptrst %0" : "=m"(previous) :: "memory");
+    const uint64_t previous = vmx::current_vmcs();
     const bool here = previous == v.vmcs.value();
     if (!here && !vmx::vmptrld(v.vmcs)) return;
     info("  RIP %016lx RSP %016lx RFLAGS %08lx", vmx::read(vmx::Field::guest_rip), vmx::read(vmx::Field::guest_rsp),

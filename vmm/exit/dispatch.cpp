@@ -87,11 +87,9 @@ extern "C" void vmentry_failed()
     __atomic_store_n(&c.in_guest, false, __ATOMIC_SEQ_CST);
     __atomic_store_n(&c.exits, c.exits + 1, __ATOMIC_SEQ_CST);
     Vcpu& v = *c.current;
-    uint64_t current = ~0ull;
-    asm volatile("vmptrst %0" : "=m"(current) :: "memory");
     domains::crash(*v.domain, "VM entry failed: VM-instruction error %lu (launched %lu, VMCS %s, last exit %lu)",
                    vmx::read(vmx::Field::instruction_error), v.ctx.launched,
-                   current == v.vmcs.value() ? "current" : "not current", vmx::read(vmx::Field::exit_reason));
+                   vmx::current_vmcs() == v.vmcs.value() ? "current" : "not current", vmx::read(vmx::Field::exit_reason));
     scheduler::schedule();
 }
 

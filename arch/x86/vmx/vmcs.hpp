@@ -29,6 +29,14 @@ inline void write(Field f, uint64_t v)
     return !failed;
 }
 
+// The current-VMCS pointer, all ones when there is none (VMPTRST, SDM Vol 3C 31.3).
+[[nodiscard]] inline uint64_t current_vmcs()
+{
+    uint64_t p = ~0ull;
+    asm volatile("vmptrst %0" : "=m"(p) :: "memory");
+    return p;
+}
+
 [[nodiscard]] inline bool vmclear(HostPhys vmcs)
 {
     uint64_t p = vmcs.value();
