@@ -617,11 +617,12 @@ MapStatus map_locked(Domain& d, uint64_t gfn, HostPhys frame, bool writable, Map
 {
     if (gfn >= ept::Format::max_phys / page_size) return MapStatus::bad_gfn;
     const uint64_t gpa = gfn * page_size;
-    // Anywhere in the guest's physical space (its CPUID width, within 4-level
-    // EPT's 48 bits): Linux puts grant frames and foreign maps above RAM and
-    // above 4 GiB. The count of such mappings is what is limited, below.
-    static const uint64_t limit = 1ull << (cpu::phys_addr_bits() < 48 ? cpu::phys_addr_bits() : 48);
-    if (gpa >= limit) return MapStatus::bad_gfn;
+    // Anywhere in the guest's physical space (its CPUID width; 4-level EPT's
+    // 48 bits are checked above): Linux puts grant frames and foreign maps
+    // above RAM and above 4 GiB. The count of such mappings is what is
+    // limited, below.
+    static const uint32_t width = cpu::phys_addr_bits();
+    if (gpa >> width) return MapStatus::bad_gfn;
     uint64_t* leaf = ept_leaf_4k(d, gpa);
     if (!leaf) return MapStatus::no_memory;
     using F = ept::Format;
