@@ -35,6 +35,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from run import make_disk_image  # noqa: E402  (the image scripts/run attaches: an MBR, one partition from 2048)
+
 BUILD_DIR = os.path.abspath(os.environ.get("MENHIR_BUILD_DIR") or os.path.join(ROOT, "build"))
 
 MENHIR_ELF = os.path.join(BUILD_DIR, "menhir.elf")
@@ -94,6 +97,16 @@ def iso_with_modules(name, modules, cmdline=None, out_dir=None):
     out = os.path.join(out_dir or os.path.join(BUILD_DIR, "test-isos"), name + ".iso")
     cmd = ["--elf", MENHIR_ELF] + (["--cmdline", cmdline] if cmdline is not None else [])
     return _mkiso(out, cmd + _module_args(modules))
+
+
+def linux_guest(*args):
+    """Runs scripts/linux-guest ARGS (the Linux domU's kernel, initramfs and
+    ISO, build/linux/ its download cache); its output goes to the test's."""
+    r = subprocess.run([os.path.join(ROOT, "scripts", "linux-guest")] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(r.stdout, end="")
+    if r.returncode:
+        raise TestFailure("scripts/linux-guest failed (status %d)" % r.returncode)
 
 
 def iso_with_dom0_files(name, files, cmdline=None, base=None, modules=()):

@@ -13,13 +13,11 @@ Multiboot2 modules `domain name=linux memory=256 vcpus=1 cmdline=...` and
 """
 import os
 import re
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BUILD_DIR, DOM0_ELF, PROMPT, ROOT, Machine, TestFailure, check, guest_shell_command,
-                     iso_with_modules, shell_command, wait_domain, xl_list)
+from harness import (BUILD_DIR, DOM0_ELF, PROMPT, Machine, check, guest_shell_command, iso_with_modules,
+                     linux_guest, wait_domain, xl_list)
 
 LINUX = os.path.join(BUILD_DIR, "linux")
 LPROMPT = "linux# "
@@ -30,11 +28,7 @@ def sh(m, line, timeout=120):
 
 
 if not all(os.path.isfile(os.path.join(LINUX, f)) for f in ("vmlinux", "initrd.cpio")):
-    r = subprocess.run([os.path.join(ROOT, "scripts", "linux-guest"), "--no-iso"],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    print(r.stdout, end="")
-    if r.returncode:
-        raise TestFailure("scripts/linux-guest failed (status %d)" % r.returncode)
+    linux_guest("--no-iso")
 iso = iso_with_modules("linux_boot", [
     (DOM0_ELF, "dom0"),
     (os.path.join(LINUX, "vmlinux"), 'domain name=linux memory=256 vcpus=1 cmdline="console=hvc0 quiet"'),

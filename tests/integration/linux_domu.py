@@ -2,10 +2,10 @@
 """A stock Debian Linux kernel as a PVH domU (issue 10), driven from dom0's
 prompt as a user would, in one boot.
 
-scripts/linux-guest (run here when its ISO is missing or older than
-menhir.iso) fetches linux-image-6.1.0-*-cloud-amd64-unsigned, takes the ELF
-vmlinux out of its bzImage unchanged and makes a busybox initramfs;
-build/menhir-linux.iso is menhir.iso with both and /etc/xen/linux.cfg
+scripts/linux-guest fetches linux-image-6.1.0-*-cloud-amd64-unsigned (once:
+build/linux/ keeps it), takes the ELF vmlinux out of its bzImage unchanged
+and makes a busybox initramfs; build/test-isos/linux_domu.iso is menhir.iso
+with both and /etc/xen/linux.cfg
 (LINUX_VCPUS vCPUs, default 2; `disk = [ 'phy:/dev/hdb,xvda,w' ]`) in dom0's
 initramfs. The machine gets a fresh 64 MiB image with one partition as
 /dev/hdb. At dom0's prompt:
@@ -26,43 +26,18 @@ initramfs. The machine gets a fresh 64 MiB image with one partition as
 """
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BUILD_DIR, MENHIR_ISO, ROOT, Machine, PROMPT, TestFailure, check, guest_shell_command,
+from harness import (BUILD_DIR, Machine, PROMPT, check, guest_shell_command, linux_guest, make_disk_image,
                      shell_command, wait_domain, xl_list)
 
 VCPUS = int(os.environ.get("LINUX_VCPUS", "2"))
-ISO = os.path.join(BUILD_DIR, "menhir-linux.iso")
+ISO = os.path.join(BUILD_DIR, "test-isos", "linux_domu.iso")
 IMAGE = os.path.join(BUILD_DIR, "test-isos", "linux-domu-disk.img")
 LPROMPT = "linux# "
 TOKEN = "menhir-linux-token-%d" % int(time.time())
-
-
-def linux_iso():
-    fresh = os.path.isfile(ISO) and os.path.getmtime(ISO) >= os.path.getmtime(MENHIR_ISO)
-    if not fresh or os.environ.get("LINUX_VCPUS"):
-        cmd = [os.path.join(ROOT, "scripts", "linux-guest"), "--iso", ISO, "--vcpus", str(VCPUS)]
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        print(r.stdout, end="")
-        if r.returncode:
-            raise TestFailure("scripts/linux-guest failed (status %d)" % r.returncode)
-    return ISO
-
-
-def make_image(path, mib=64):
-    """An MBR with one Linux partition from sector 2048, as scripts/run makes its own."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    mbr = bytearray(512)
-    sectors = mib * 2048
-    mbr[446:462] = bytes([0, 0xfe, 0xff, 0xff, 0x83, 0xfe, 0xff, 0xff]) + (2048).to_bytes(4, "little") + \
-        (sectors - 2048).to_bytes(4, "little")
-    mbr[510:512] = b"\x55\xaa"
-    with open(path, "wb") as f:
-        f.write(mbr)
-        f.truncate(sectors * 512)
 
 
 def sh(m, line, timeout=120):
@@ -87,9 +62,12 @@ def domid(m):
     return rows["linux"][0]
 
 
-iso = linux_iso()
-make_image(IMAGE)
-with Machine(cpus=2, memory=512, iso=iso, timeout=3000, disk=IMAGE) as m:
+# Its own ISO, made each time: build/menhir-linux.iso may hold another
+# vCPU count (scripts/bench-linux and --vcpus change it).
+linux_guest("--iso", ISO, "--vcpus", str(VCPUS))
+os.makedirs(os.path.dirname(IMAGE), exist_ok=True)
+make_disk_image(IMAGE, 64)
+with Machine(cpus=2, memory=512, iso=ISO, timeout=3000, disk=IMAGE) as m:
     m.wait_for(r"^\(d0\) xenstored: serving", timeout=240, anywhere=True)
     m.wait_for(re.escape(PROMPT), timeout=180, partial=True)
 
