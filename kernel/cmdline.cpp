@@ -502,18 +502,24 @@ void handle_max_domid(Options& opts, const char* value, const Reporter& warn)
     opts.max_domid = static_cast<uint32_t>(*n);
 }
 
+// A boolean option's value: the bare name is true; a bad value is reported
+// and gives nothing.
+Optional<bool> boolean_value(const char* value, const Reporter& warn)
+{
+    if (value == nullptr) return true;
+    auto b = parse_bool(value);
+    if (!b) warn("bad boolean (want yes/no, on/off, true/false, enable/disable, 1/0); option ignored");
+    return b;
+}
+
 void handle_x2apic(Options& opts, const char* value, const Reporter& warn)
 {
-    if (value == nullptr) {
-        opts.x2apic = 1;
-        return;
-    }
-    auto b = parse_bool(value);
-    if (!b) {
-        warn("bad boolean (want yes/no, on/off, true/false, enable/disable, 1/0); option ignored");
-        return;
-    }
-    opts.x2apic = *b ? 1 : 0;
+    if (auto b = boolean_value(value, warn)) opts.x2apic = *b ? 1 : 0;
+}
+
+void handle_apicv(Options& opts, const char* value, const Reporter& warn)
+{
+    if (auto b = boolean_value(value, warn)) opts.apicv = *b;
 }
 
 struct OptionDef {
@@ -530,6 +536,7 @@ constexpr OptionDef option_table[] = {
     {"maxcpus", handle_maxcpus, false},
     {"dom0_mem", handle_dom0_mem, false},
     {"x2apic", handle_x2apic, true},
+    {"apicv", handle_apicv, true},
     {"max_domid", handle_max_domid, false},
 };
 

@@ -59,6 +59,7 @@ struct Options {
     uint32_t maxcpus{0};              // 0 = no limit
     uint64_t dom0_mem{0};             // bytes, 0 = unset
     int x2apic{-1};                   // -1 auto, else 0/1 from a Xen boolean
+    bool apicv{true};                 // apicv=<boolean>: the CPU's APIC virtualisation for guests, as Xen's
     // max_domid=N (Menhir's, a testing aid): no domain gets an id above N,
     // so a test reaches a reused id in a few creations. 0 = unset.
     uint32_t max_domid{0};

@@ -123,7 +123,7 @@ bool check_guest_features()
         info("cannot run guests: this CPU lacks %s", missing);
         return false;
     }
-    return vmx::init_controls();
+    return vmx::init_controls(options.apicv);
 }
 
 [[noreturn]] void idle()

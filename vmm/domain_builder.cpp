@@ -8,6 +8,7 @@
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/abi/xen_console.hpp"
 #include "vmm/acpi_tables.hpp"
+#include "vmm/vlapic.hpp"
 #include "vmm/console_rings.hpp"
 #include "vmm/store_pages.hpp"
 #include "vmm/elf_image.hpp"
@@ -61,6 +62,7 @@ bool start_vcpu(Vcpu& v, vmx::GuestStart start)
     start.vpid = v.vpid;
     start.host_rsp = reinterpret_cast<uint64_t>(&v.ctx.regs) + sizeof(GuestRegs);
     vmx::setup(start);
+    vlapic::configure(v);   // a vCPU restarted after INIT keeps its APIC's mode
     vmx::write(vmx::Field::tsc_offset, v.tsc.offset);   // a restarted vCPU keeps its TSC
     // A vCPU started in PAE paging (VCPUOP_initialise, 32-bit form) enters
     // with the PDPTEs of its CR3, as if it had turned paging on itself.

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include "vmm/vlapic_state.hpp"
 
 namespace menhir::msr_policy {
 
@@ -138,19 +139,30 @@ inline constexpr uint64_t debugctl_lbr = 1u << 0, debugctl_btf = 1u << 1, debugc
 // 0-0x1fff, reads of 0xc0000000-0xc0001fff, then writes of both); a set
 // bit makes the access exit. Everything exits except the lists above.
 inline constexpr size_t bitmap_bytes = 4096;
+constexpr void pass(uint8_t* bitmap, uint32_t msr, bool write)
+{
+    const uint32_t bit = msr & 0x1fff;
+    const size_t at = (write ? 2048 : 0) + (msr >= 0xc0000000 ? 1024 : 0) + bit / 8;
+    bitmap[at] = static_cast<uint8_t>(bitmap[at] & ~(1u << (bit % 8)));
+}
 constexpr void build_bitmap(uint8_t* bitmap)
 {
     for (size_t i = 0; i < bitmap_bytes; ++i) bitmap[i] = 0xff;
-    auto clear = [bitmap](uint32_t msr, size_t base) {
-        const uint32_t bit = msr & 0x1fff;
-        const size_t high = msr >= 0xc0000000 ? 1024 : 0;
-        bitmap[base + high + bit / 8] = static_cast<uint8_t>(bitmap[base + high + bit / 8] & ~(1u << (bit % 8)));
-    };
     for (uint32_t m : passthrough) {
-        clear(m, 0);
-        clear(m, 2048);
+        pass(bitmap, m, false);
+        pass(bitmap, m, true);
     }
-    for (uint32_t m : passthrough_reads) clear(m, 0);
+    for (uint32_t m : passthrough_reads) pass(bitmap, m, false);
+}
+// For a vCPU in x2APIC mode under the CPU's APIC virtualisation: beside the
+// above, the x2APIC reads its virtual-APIC page answers and the writes the
+// CPU virtualises itself (vmm/vlapic_state.hpp says which).
+constexpr void build_apicv_bitmap(uint8_t* bitmap)
+{
+    build_bitmap(bitmap);
+    for (uint32_t m = vlapic::msr_base; m <= vlapic::msr_base + 0xff; ++m)
+        if (vlapic::page_answers_read(m)) pass(bitmap, m, false);
+    for (uint32_t m : vlapic::cpu_written_msrs) pass(bitmap, m, true);
 }
 
 // Whether an access exits, read from a bitmap built as above.

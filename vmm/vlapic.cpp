@@ -4,6 +4,7 @@
 #include "arch/x86/vmx/vmcs.hpp"
 #include "arch/x86/vmx/vmx.hpp"
 #include "kernel/console.hpp"
+#include "kernel/mm/memory.hpp"
 #include "kernel/sched/scheduler.hpp"
 #include "vmm/domain.hpp"
 #include "vmm/domain_builder.hpp"
@@ -167,7 +168,36 @@ void init(Vcpu& v)
 
 void describe()
 {
-    info("guest local APICs: emulated, x2APIC MSRs and the xAPIC page by exits (the CPU's APIC virtualisation unused)");
+    if (vmx::apic_virtualisation())
+        info("guest local APICs: emulated, and in x2APIC mode virtualised by the CPU (TPR shadow, virtual-interrupt "
+             "delivery, EOI/TPR/SELF_IPI writes and register reads without exits); ICR, LVT and timer writes, the "
+             "timer's count and the xAPIC page by exits");
+    else
+        info("guest local APICs: emulated, x2APIC MSRs and the xAPIC page by exits (apicv=0, or the CPU lacks TPR "
+             "shadow, x2APIC virtualisation, APIC-register virtualisation or virtual-interrupt delivery)");
+}
+
+namespace {
+
+// lapic_lock held: whether the CPU virtualises v's APIC now.
+bool virtualised(const Vcpu& v)
+{
+    return vmx::apic_virtualisation() && v.lapic.hw_enabled() && v.lapic.x2apic();
+}
+
+// RVI and SVI as the virtual-APIC page says (SDM Vol 3C 30.1.1).
+uint16_t interrupt_status(const State& s)
+{
+    const int rvi = highest_irr(s), svi = highest_isr(s);
+    return static_cast<uint16_t>(((svi < 0 ? 0 : svi) << 8) | (rvi < 0 ? 0 : rvi));
+}
+
+} // namespace
+
+void configure(Vcpu& v)
+{
+    SpinGuard g{v.lapic_lock};
+    vmx::set_apic_virtualisation(virtualised(v), virt_to_phys(&v.lapic.page), interrupt_status(v.lapic));
 }
 
 bool read_msr(Vcpu& v, uint32_t msr, uint64_t& value)
@@ -186,6 +216,8 @@ bool write_msr(Vcpu& v, uint32_t msr, uint64_t value)
         SpinGuard g{v.lapic_lock};
         if (write_apic_base(v.lapic, value, v.id) != Access::ok) return false;
         rearm(v);   // disabling resets the timer
+        // Into or out of x2APIC mode: the CPU's virtualisation follows.
+        vmx::set_apic_virtualisation(virtualised(v), virt_to_phys(&v.lapic.page), interrupt_status(v.lapic));
         recheck_here(v);
         return true;
     }
@@ -223,14 +255,14 @@ void write_page(Vcpu& v, uint32_t offset, uint32_t size, uint32_t value)
 uint64_t read_cr8(Vcpu& v)
 {
     SpinGuard g{v.lapic_lock};
-    return (v.lapic.tpr >> 4) & 0xf;
+    return (v.lapic.tpr() >> 4) & 0xf;
 }
 
 void write_cr8(Vcpu& v, uint64_t value)
 {
     {
         SpinGuard g{v.lapic_lock};
-        v.lapic.tpr = static_cast<uint32_t>(value & 0xf) << 4;
+        write_tpr(v.lapic, static_cast<uint32_t>(value & 0xf) << 4);
     }
     recheck_here(v);
 }
@@ -258,6 +290,15 @@ bool inject(Vcpu& v, bool can_take, bool& left)
         // entry after a scheduling pass. An interrupt window would not
         // help: it opens at once with IF=1 and would exit without end.
         v.kick = true;
+    }
+    if (virtualised(v)) {
+        // The CPU delivers from IRR itself when RVI is above its PPR and the
+        // guest can take it (30.2): RVI just has to name the highest vector
+        // raised since. SVI stays the CPU's.
+        const uint64_t status = vmx::read(vmx::Field::guest_interrupt_status);
+        const int rvi = highest_irr(v.lapic);
+        vmx::write(vmx::Field::guest_interrupt_status, (status & 0xff00) | static_cast<uint64_t>(rvi < 0 ? 0 : rvi));
+        return false;
     }
     const int vector = deliverable(v.lapic);
     if (vector < 0) return false;

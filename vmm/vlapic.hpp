@@ -7,6 +7,9 @@ namespace menhir::vlapic {
 
 void init(Vcpu& v);                                         // power-on state, APIC ID = vCPU index
 void describe();                                            // the boot line saying how the vLAPIC works
+// v's VMCS current, after setup(): the CPU's APIC virtualisation on if v's
+// APIC is in x2APIC mode and the CPU has it (vmx::apic_virtualisation()).
+void configure(Vcpu& v);
 
 // MSR exits: IA32_APIC_BASE and the x2APIC range. False: the model says #GP.
 [[nodiscard]] constexpr bool owns_msr(uint32_t msr) { return msr == msr_apic_base || (msr >= msr_base && msr <= msr_base + 0xff); }
@@ -33,7 +36,8 @@ void write_cr8(Vcpu& v, uint64_t value);
 
 // At VM entry (v's VMCS current): injects an NMI sent by IPI if one waits
 // and can be taken, else the highest deliverable vector when `can_take`
-// (IRR -> ISR). Returns whether it injected; `left` says a vector still
+// (IRR -> ISR); under the CPU's virtualisation, it only brings RVI up to
+// IRR and leaves delivery to the CPU. Returns whether it injected; `left` says a vector still
 // waits (worth an interrupt window); a blocked NMI leaves v.kick set instead.
 bool inject(Vcpu& v, bool can_take, bool& left);
 

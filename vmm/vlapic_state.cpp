@@ -27,15 +27,44 @@ constexpr uint32_t lvt_writable[] = {
 
 constexpr uint32_t esr_send_illegal = 1u << 5, esr_receive_illegal = 1u << 6;
 
-int highest(const uint32_t (&bits)[8])
+// A 256-bit register in the page: word i at bits[4 * i].
+int highest(const uint32_t* bits)
 {
     for (int i = 7; i >= 0; --i)
-        if (bits[i]) return i * 32 + 31 - __builtin_clz(bits[i]);
+        if (const uint32_t w = __atomic_load_n(&bits[4 * i], __ATOMIC_RELAXED)) return i * 32 + 31 - __builtin_clz(w);
     return -1;
 }
-void set_bit(uint32_t (&bits)[8], uint8_t v) { bits[v >> 5] |= 1u << (v & 31); }
-void clear_bit(uint32_t (&bits)[8], uint8_t v) { bits[v >> 5] &= ~(1u << (v & 31)); }
-bool test_bit(const uint32_t (&bits)[8], uint8_t v) { return (bits[v >> 5] >> (v & 31)) & 1; }
+// Atomic: another CPU raises IRR bits while the CPU running the vCPU may
+// be moving one to ISR (as Xen sets them in its vLAPIC page).
+void set_bit(uint32_t* bits, uint8_t v) { __atomic_fetch_or(&bits[4 * (v >> 5)], 1u << (v & 31), __ATOMIC_SEQ_CST); }
+void clear_bit(uint32_t* bits, uint8_t v) { __atomic_fetch_and(&bits[4 * (v >> 5)], ~(1u << (v & 31)), __ATOMIC_SEQ_CST); }
+bool test_bit(const uint32_t* bits, uint8_t v) { return (__atomic_load_n(&bits[4 * (v >> 5)], __ATOMIC_RELAXED) >> (v & 31)) & 1; }
+
+uint32_t* irr(State& s) { return s.page.bits(reg::irr); }
+uint32_t* isr(State& s) { return s.page.bits(reg::isr); }
+uint32_t* tmr(State& s) { return s.page.bits(reg::tmr); }
+const uint32_t* irr(const State& s) { return s.page.bits(reg::irr); }
+const uint32_t* isr(const State& s) { return s.page.bits(reg::isr); }
+
+// The readable registers that are not the CPU's own into the page, as a
+// read in the current mode gives them (see Page). After every change.
+void publish(State& s)
+{
+    Page& p = s.page;
+    const bool x2 = s.x2apic();
+    p.at(reg::id) = x2 ? s.id : s.id << 24;
+    p.at(reg::version) = version_value;
+    p.at(reg::ppr) = ppr(s);
+    p.at(reg::ldr) = x2 ? x2apic_ldr(s.id) : s.ldr;
+    p.at(reg::dfr) = s.dfr;
+    p.at(reg::svr) = s.svr;
+    p.at(reg::esr) = s.esr;
+    p.at(reg::icr_lo) = s.icr_lo;
+    p.at(reg::icr_hi) = s.icr_hi;
+    for (uint32_t off = reg::lvt_timer; off <= reg::lvt_error; off += 0x10) p.at(off) = s.lvt[lvt_index(off)];
+    p.at(reg::timer_initial) = s.timer_initial;
+    p.at(reg::timer_divide) = s.timer_divide;
+}
 
 uint64_t divisor(const State& s)
 {
@@ -87,10 +116,10 @@ Ipi decode_icr(uint32_t lo, uint32_t dest)
 
 void do_eoi(State& s, Effects& fx)
 {
-    const int v = highest(s.isr);
+    const int v = highest(isr(s));
     if (v < 0) return;
-    clear_bit(s.isr, static_cast<uint8_t>(v));
-    clear_bit(s.tmr, static_cast<uint8_t>(v));
+    clear_bit(isr(s), static_cast<uint8_t>(v));
+    clear_bit(tmr(s), static_cast<uint8_t>(v));
     fx.eoi = true;
     fx.eoi_vector = static_cast<uint8_t>(v);
 }
@@ -129,7 +158,7 @@ bool read_reg(const State& s, uint32_t offset, uint64_t now_ns, uint32_t& out)
     switch (offset) {
     case reg::id: out = x2 ? s.id : s.id << 24; return true;
     case reg::version: out = version_value; return true;
-    case reg::tpr: out = s.tpr; return true;
+    case reg::tpr: out = s.tpr(); return true;
     case reg::ppr: out = ppr(s); return true;
     case reg::ldr: out = x2 ? x2apic_ldr(s.id) : s.ldr; return true;
     case reg::dfr: out = s.dfr; return !x2;
@@ -144,9 +173,7 @@ bool read_reg(const State& s, uint32_t offset, uint64_t now_ns, uint32_t& out)
     case reg::timer_divide: out = s.timer_divide; return true;
     default: break;
     }
-    if (offset >= reg::isr && offset < reg::isr + 0x80) { out = s.isr[(offset - reg::isr) >> 4]; return true; }
-    if (offset >= reg::tmr && offset < reg::tmr + 0x80) { out = s.tmr[(offset - reg::tmr) >> 4]; return true; }
-    if (offset >= reg::irr && offset < reg::irr + 0x80) { out = s.irr[(offset - reg::irr) >> 4]; return true; }
+    if (offset >= reg::isr && offset < reg::irr + 0x80) { out = s.page.at(offset); return true; }   // ISR, TMR, IRR
     if (offset >= reg::lvt_timer && offset <= reg::lvt_error) { out = s.lvt[lvt_index(offset)]; return true; }
     return false;   // EOI and SELF_IPI are write-only, CMCI absent, the rest reserved
 }
@@ -159,6 +186,7 @@ void reset(State& s, uint32_t vcpu)
     s.apic_base = default_base | base_enable | (vcpu == 0 ? base_bsp : 0);
     s.id = vcpu;
     for (uint32_t& l : s.lvt) l = lvt_masked;
+    publish(s);
 }
 
 Access read_msr(const State& s, uint32_t msr, uint64_t now_ns, uint64_t& value)
@@ -176,7 +204,9 @@ Access read_msr(const State& s, uint32_t msr, uint64_t now_ns, uint64_t& value)
     return Access::ok;
 }
 
-Access write_msr(State& s, uint32_t msr, uint64_t value, uint64_t now_ns, Effects& fx)
+namespace {
+
+Access write_msr_register(State& s, uint32_t msr, uint64_t value, uint64_t now_ns, Effects& fx)
 {
     if (!s.x2apic() || msr < msr_base || msr > msr_base + 0xff) return Access::gp;
     const uint32_t offset = (msr - msr_base) << 4;
@@ -186,7 +216,7 @@ Access write_msr(State& s, uint32_t msr, uint64_t value, uint64_t now_ns, Effect
     switch (offset) {
     case reg::tpr:
         if (lo & ~0xffu) return Access::gp;
-        s.tpr = lo;
+        s.page.at(reg::tpr) = lo;
         return Access::ok;
     case reg::eoi:
         if (lo) return Access::gp;
@@ -226,6 +256,17 @@ Access write_msr(State& s, uint32_t msr, uint64_t value, uint64_t now_ns, Effect
     return Access::gp;   // read-only (ID, version, LDR, PPR, ISR, TMR, IRR, current count) or reserved
 }
 
+void write_mmio_register(State& s, uint32_t offset, uint32_t value, uint64_t now_ns, Effects& fx);
+
+} // namespace
+
+Access write_msr(State& s, uint32_t msr, uint64_t value, uint64_t now_ns, Effects& fx)
+{
+    const Access a = write_msr_register(s, msr, value, now_ns, fx);
+    publish(s);
+    return a;
+}
+
 uint32_t read_mmio(const State& s, uint32_t offset, uint64_t now_ns)
 {
     uint32_t v = 0;
@@ -235,9 +276,17 @@ uint32_t read_mmio(const State& s, uint32_t offset, uint64_t now_ns)
 
 void write_mmio(State& s, uint32_t offset, uint32_t value, uint64_t now_ns, Effects& fx)
 {
+    write_mmio_register(s, offset, value, now_ns, fx);
+    publish(s);
+}
+
+namespace {
+
+void write_mmio_register(State& s, uint32_t offset, uint32_t value, uint64_t now_ns, Effects& fx)
+{
     if ((offset & 0xf) || offset > 0xff0 || s.x2apic()) return;
     switch (offset) {
-    case reg::tpr: s.tpr = value & 0xff; return;
+    case reg::tpr: s.page.at(reg::tpr) = value & 0xff; return;
     case reg::eoi: do_eoi(s, fx); return;
     case reg::ldr: s.ldr = value & 0xff000000u; return;
     case reg::dfr: s.dfr = value | 0x0fffffffu; return;
@@ -263,6 +312,8 @@ void write_mmio(State& s, uint32_t offset, uint32_t value, uint64_t now_ns, Effe
     // Read-only and reserved registers ignore writes in xAPIC mode.
 }
 
+} // namespace
+
 Access write_apic_base(State& s, uint64_t value, uint32_t vcpu)
 {
     constexpr uint64_t writable = base_extd | base_enable;
@@ -279,6 +330,7 @@ Access write_apic_base(State& s, uint64_t value, uint32_t vcpu)
         s.id = id;
     }
     s.apic_base = (s.apic_base & base_bsp) | default_base | (value & writable);
+    publish(s);   // ID and LDR read differently in x2APIC mode
     return Access::ok;
 }
 
@@ -289,32 +341,44 @@ bool accept(State& s, uint8_t vector, bool level, Effects& fx)
         error(s, esr_receive_illegal, fx);
         return false;
     }
-    set_bit(s.irr, vector);
-    if (level) set_bit(s.tmr, vector);
-    else clear_bit(s.tmr, vector);
+    // TMR first: the vector is visible in IRR only with its trigger mode.
+    if (level) set_bit(tmr(s), vector);
+    else clear_bit(tmr(s), vector);
+    set_bit(irr(s), vector);
     return true;
 }
 
 uint32_t ppr(const State& s)
 {
-    const int isrv = highest(s.isr);
+    const int isrv = highest(isr(s));
     const uint32_t isr_class = isrv < 0 ? 0 : static_cast<uint32_t>(isrv) & 0xf0;
-    return (s.tpr & 0xf0) >= isr_class ? s.tpr & 0xff : isr_class;
+    const uint32_t tpr = s.tpr();
+    return (tpr & 0xf0) >= isr_class ? tpr & 0xff : isr_class;
 }
+
+void write_tpr(State& s, uint32_t value)
+{
+    s.page.at(reg::tpr) = value & 0xff;
+    s.page.at(reg::ppr) = ppr(s);
+}
+
+int highest_irr(const State& s) { return highest(irr(s)); }
+int highest_isr(const State& s) { return highest(isr(s)); }
 
 int deliverable(const State& s)
 {
     if (!s.hw_enabled() || !s.sw_enabled()) return -1;
-    const int v = highest(s.irr);
+    const int v = highest(irr(s));
     if (v < 0) return -1;
     return (static_cast<uint32_t>(v) & 0xf0) > (ppr(s) & 0xf0) ? v : -1;
 }
 
 void acknowledge(State& s, uint8_t vector)
 {
-    if (!test_bit(s.irr, vector)) return;
-    clear_bit(s.irr, vector);
-    set_bit(s.isr, vector);
+    if (!test_bit(irr(s), vector)) return;
+    clear_bit(irr(s), vector);
+    set_bit(isr(s), vector);
+    s.page.at(reg::ppr) = ppr(s);
 }
 
 TimerMode timer_mode(const State& s)

@@ -48,10 +48,26 @@ struct Ipi {
     uint32_t dest{0};          // x2APIC: 32 bits; xAPIC: the top byte of ICR_HI
 };
 
+// The virtual-APIC page (SDM Vol 3C 30.1): every register at its xAPIC
+// offset. With the CPU's APIC virtualisation it is the CPU's as much as
+// ours: it raises IRR bits into ISR, retires EOIs and takes TPR writes
+// there itself, and answers register reads from it. So TPR, IRR, ISR and
+// TMR live only here, and publish() keeps the other readable registers
+// here as a read of them gives them.
+struct alignas(4096) Page {
+    uint32_t words[1024];
+    [[nodiscard]] uint32_t& at(uint32_t offset) { return words[offset >> 2]; }
+    [[nodiscard]] uint32_t at(uint32_t offset) const { return words[offset >> 2]; }
+    // 256-bit registers (IRR, ISR, TMR): 32 bits at each of 8 offsets 16 apart.
+    [[nodiscard]] uint32_t* bits(uint32_t base) { return &words[base >> 2]; }
+    [[nodiscard]] const uint32_t* bits(uint32_t base) const { return &words[base >> 2]; }
+};
+static_assert(sizeof(Page) == 4096);
+
 struct State {
+    Page page{};
     uint64_t apic_base{default_base | base_enable};
     uint32_t id{0};            // the vCPU's APIC ID (x2APIC form; xAPIC shows id << 24)
-    uint32_t tpr{0};
     uint32_t ldr{0};           // xAPIC only; x2APIC derives it from the id
     uint32_t dfr{0xffffffffu};
     uint32_t svr{0xff};
@@ -63,8 +79,8 @@ struct State {
     uint32_t timer_divide{0};
     uint64_t timer_start_ns{0};   // when the current count was loaded (periodic: when this period began)
     bool timer_running{false};    // counting (a one-shot stops at 0)
-    uint32_t irr[8]{}, isr[8]{}, tmr[8]{};
 
+    [[nodiscard]] uint32_t tpr() const { return page.at(reg::tpr); }
     [[nodiscard]] bool x2apic() const { return (apic_base & base_extd) != 0; }
     [[nodiscard]] bool hw_enabled() const { return (apic_base & base_enable) != 0; }
     [[nodiscard]] bool sw_enabled() const { return (svr & svr_enabled) != 0; }
@@ -113,6 +129,29 @@ bool accept(State& s, uint8_t vector, bool level, Effects& fx);
 // The vector is being injected: IRR -> ISR.
 void acknowledge(State& s, uint8_t vector);
 [[nodiscard]] uint32_t ppr(const State& s);
+// TPR from CR8 (SDM Vol 3A 11.8.6.1: CR8 is TPR[7:4]).
+void write_tpr(State& s, uint32_t value);
+// The highest vector in IRR / ISR, or -1: what the CPU's RVI and SVI hold
+// while it virtualises interrupt delivery (SDM Vol 3C 30.1.1).
+[[nodiscard]] int highest_irr(const State& s);
+[[nodiscard]] int highest_isr(const State& s);
+
+// The x2APIC MSRs whose reads the virtual-APIC page can answer without an
+// exit (with APIC-register virtualisation, SDM Vol 3C 30.5: RDMSR reads the
+// 8 bytes at (msr & 0xff) << 4): those whose value sits there as read_msr
+// gives it. Not the current count (it runs), nor ICR (the page has its high
+// half at 0x310, the CPU would read it at 0x304), nor write-only, absent
+// or reserved registers (they #GP).
+[[nodiscard]] constexpr bool page_answers_read(uint32_t msr)
+{
+    const uint32_t r = msr - msr_base;
+    return r == 0x02 || r == 0x03 || r == 0x08 || r == 0x0a || r == 0x0d || r == 0x0f ||
+           (r >= 0x10 && r <= 0x28) || (r >= 0x32 && r <= 0x38) || r == 0x3e;
+}
+// The writes the CPU virtualises itself with virtual-interrupt delivery
+// (TPR, EOI, SELF_IPI; SDM Vol 3C 30.5): with no level-triggered vectors
+// (no IO-APIC), an EOI needs nothing of Menhir.
+inline constexpr uint32_t cpu_written_msrs[] = {msr_base + 0x08, msr_base + 0x0b, msr_base + 0x3f};
 
 // The timer. Its deadline in ns (0: not running) from the registers; when
 // it is reached, fire() says which vector to raise (or none if masked) and

@@ -76,6 +76,7 @@ void require_defaults(const cl::Options& o)
     CHECK(o.maxcpus == d.maxcpus);
     CHECK(o.dom0_mem == d.dom0_mem);
     CHECK(o.x2apic == d.x2apic);
+    CHECK(o.apicv == d.apicv);
     CHECK(o.max_domid == d.max_domid);
 }
 
@@ -414,6 +415,17 @@ TEST_CASE("cmdline::parse_options: '-' and '_' are the same in names", "[cmdline
     CHECK(parse_clean("dom0-mem=1G").dom0_mem == 1ULL << 30);
     CHECK(parse_clean("no_x2apic").x2apic == 0);
     CHECK(parse_clean("no-x2apic").x2apic == 0);
+}
+
+TEST_CASE("cmdline::parse_options: apicv is Xen's boolean, on by default", "[cmdline]")
+{
+    CHECK(cl::Options{}.apicv);
+    CHECK_FALSE(parse_clean("apicv=0").apicv);
+    CHECK_FALSE(parse_clean("no-apicv").apicv);
+    CHECK(parse_clean("apicv=0 apicv").apicv);
+    Warnings w;
+    CHECK(parse("apicv=0 apicv=maybe", w).apicv == false);   // the last good value stays
+    CHECK(w.count() == 1);
 }
 
 TEST_CASE("cmdline::parse_options: console", "[cmdline]")

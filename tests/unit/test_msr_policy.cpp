@@ -122,3 +122,26 @@ TEST_CASE("unknown MSRs are noted once each, and the full table once", "[msr]")
     CHECK(note_unknown(log, 0x9998) == Note::full);
     CHECK(note_unknown(log, 0x9999) == Note::full);
 }
+
+TEST_CASE("msr_policy: under APIC virtualisation only the page's reads and the CPU's writes stay in the guest", "[msr]")
+{
+    static uint8_t plain[bitmap_bytes], apicv[bitmap_bytes];
+    build_bitmap(plain);
+    build_apicv_bitmap(apicv);
+    for (uint32_t m = 0x800; m <= 0x8ff; ++m) {
+        CHECK(exits(plain, m, false));
+        CHECK(exits(plain, m, true));
+        CHECK(exits(apicv, m, false) == !menhir::vlapic::page_answers_read(m));
+    }
+    CHECK_FALSE(exits(apicv, 0x802, false));   // ID
+    CHECK_FALSE(exits(apicv, 0x820, false));   // IRR
+    CHECK(exits(apicv, 0x839, false));         // the running count
+    CHECK(exits(apicv, 0x830, false));         // ICR
+    CHECK_FALSE(exits(apicv, 0x808, true));    // TPR
+    CHECK_FALSE(exits(apicv, 0x80b, true));    // EOI
+    CHECK_FALSE(exits(apicv, 0x83f, true));    // SELF_IPI
+    CHECK(exits(apicv, 0x830, true));          // ICR: an IPI to send
+    CHECK(exits(apicv, 0x838, true));          // the timer's count
+    CHECK(exits(apicv, 0x1b, true));           // IA32_APIC_BASE
+    for (uint32_t m = 0; m < 0x800; ++m) CHECK(exits(apicv, m, false) == exits(plain, m, false));
+}

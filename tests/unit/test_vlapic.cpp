@@ -279,3 +279,81 @@ TEST_CASE("vlapic: xAPIC MMIO: the ICR is two registers, read-only ones ignore w
     CHECK(read_mmio(s, reg::eoi, 0) == 0);
     CHECK(read_mmio(s, 0x304, 0) == 0);          // not 16-aligned
 }
+
+namespace {
+
+// What RDMSR gives with APIC-register virtualisation: the 8 bytes at
+// (msr & 0xff) << 4 of the virtual-APIC page (SDM Vol 3C 30.5).
+uint64_t cpu_read(const State& s, uint32_t m)
+{
+    const uint32_t off = (m - msr_base) << 4;
+    return (static_cast<uint64_t>(s.page.at(off + 4)) << 32) | s.page.at(off);
+}
+
+// Every MSR the page answers reads there as the model reads it, and every
+// MSR the model refuses (#GP) or computes (current count, ICR) exits.
+void check_page_matches(const State& s)
+{
+    for (uint32_t m = msr_base; m <= msr_base + 0xff; ++m) {
+        uint64_t v = 0;
+        const Access a = read_msr(s, m, 0, v);
+        if (page_answers_read(m)) {
+            INFO("MSR 0x" << std::hex << m);
+            REQUIRE(a == Access::ok);
+            CHECK(cpu_read(s, m) == v);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("vlapic: the virtual-APIC page holds every register the CPU may read from it", "[vlapic]")
+{
+    State s = x2(6);
+    check_page_matches(s);
+    Effects fx;
+    REQUIRE(write_msr(s, msr(reg::tpr), 0x20, 0, fx) == Access::ok);
+    REQUIRE(write_msr(s, msr(reg::lvt_timer), 0x20031, 0, fx) == Access::ok);
+    REQUIRE(write_msr(s, msr(reg::lvt_error), 0xfe, 0, fx) == Access::ok);
+    REQUIRE(write_msr(s, msr(reg::timer_divide), 0xb, 0, fx) == Access::ok);
+    REQUIRE(write_msr(s, msr(reg::timer_initial), 12345, 0, fx) == Access::ok);
+    REQUIRE(write_msr(s, msr(reg::self_ipi), 0x08, 0, fx) == Access::ok);   // illegal vector: ESR latches it
+    REQUIRE(write_msr(s, msr(reg::esr), 0, 0, fx) == Access::ok);
+    CHECK(s.page.at(reg::esr) != 0);
+    REQUIRE(accept(s, 0x51, false, fx));
+    REQUIRE(accept(s, 0x93, true, fx));
+    acknowledge(s, 0x93);
+    CHECK(s.page.at(reg::ppr) == 0x90);
+    check_page_matches(s);
+    REQUIRE(write_msr(s, msr(reg::eoi), 0, 0, fx) == Access::ok);
+    CHECK(s.page.at(reg::ppr) == 0x20);
+    check_page_matches(s);
+    write_tpr(s, 0x70);
+    CHECK(s.page.at(reg::ppr) == 0x70);
+    check_page_matches(s);
+
+    // Not for the page: the running count, ICR (64 bits with its high half
+    // elsewhere), EOI and SELF_IPI (write-only), CMCI (absent).
+    for (uint32_t off : {reg::timer_current, reg::icr_lo, reg::icr_hi, reg::eoi, reg::self_ipi, reg::lvt_cmci, reg::apr})
+        CHECK_FALSE(page_answers_read(msr(off)));
+}
+
+TEST_CASE("vlapic: the page's ID and LDR follow the mode", "[vlapic]")
+{
+    State s;
+    reset(s, 3);
+    CHECK(s.page.at(reg::id) == 3u << 24);
+    REQUIRE(write_apic_base(s, default_base | base_enable | base_extd, 3) == Access::ok);
+    CHECK(s.page.at(reg::id) == 3u);
+    CHECK(s.page.at(reg::ldr) == x2apic_ldr(3));
+    check_page_matches(s);
+    CHECK(highest_irr(s) == -1);
+    Effects fx;
+    REQUIRE(write_msr(s, msr(reg::svr), svr_enabled | 0xff, 0, fx) == Access::ok);
+    REQUIRE(accept(s, 0x40, false, fx));
+    REQUIRE(accept(s, 0x61, false, fx));
+    CHECK(highest_irr(s) == 0x61);
+    acknowledge(s, 0x61);
+    CHECK(highest_irr(s) == 0x40);
+    CHECK(highest_isr(s) == 0x61);
+}

@@ -15,6 +15,8 @@ namespace {
 struct Controls { uint32_t pin, proc, proc2, exit, entry; };
 Controls controls;
 HostPhys msr_bitmap;
+HostPhys apicv_msr_bitmap;   // for a vCPU in x2APIC mode under APIC virtualisation
+bool apicv;
 
 // What Menhir asks of the CPU. Required bits missing = no guests; optional
 // ones are used when present.
@@ -25,9 +27,13 @@ constexpr uint32_t pin_required = pin_external_interrupt | pin_nmi | pin_preempt
 // TSC offsetting gives each vCPU its own IA32_TSC/IA32_TSC_ADJUST.
 constexpr uint32_t proc_required = proc_hlt | proc_unconditional_io | proc_msr_bitmaps | proc_activate_secondary |
                                    proc_cr8_load | proc_cr8_store | proc_tsc_offsetting;
-constexpr uint32_t proc_optional = proc_mwait | proc_monitor;
+// The APIC virtualisation set (see apic_virtualisation()): off in setup(),
+// on per vCPU while its APIC is in x2APIC mode.
+constexpr uint32_t apicv_proc = proc_tpr_shadow;
+constexpr uint32_t apicv_proc2 = proc2_virtualize_x2apic | proc2_apic_register_virt | proc2_virtual_interrupt_delivery;
+constexpr uint32_t proc_optional = proc_mwait | proc_monitor | apicv_proc;
 constexpr uint32_t proc2_required = proc2_ept | proc2_unrestricted;
-constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | proc2_wbinvd | proc2_xsaves;
+constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | proc2_wbinvd | proc2_xsaves | apicv_proc2;
 // DR7 and DEBUGCTL are per vCPU through GUEST_DR7/GUEST_IA32_DEBUGCTL: saved
 // on exit and loaded on entry only with the debug-controls bits (SDM Vol 3C
 // 25.7.1, 25.8.1, 27.3.2.1, 28.3.1).
@@ -45,7 +51,32 @@ uint64_t guest_cr0_mask() { return cr0_pg | cr0_ne; }
 
 uint32_t secondary_controls() { return controls.proc2; }
 
-bool init_controls()
+bool apic_virtualisation() { return apicv; }
+
+void set_apic_virtualisation(bool on, HostPhys page, uint16_t status)
+{
+    if (!apicv) return;
+    // CR8 goes to the TPR shadow instead of exiting (SDM Vol 3C 30.3).
+    constexpr uint32_t cr8_exits = proc_cr8_load | proc_cr8_store;
+    const uint32_t proc = static_cast<uint32_t>(read(Field::proc_controls));
+    const uint32_t proc2 = static_cast<uint32_t>(read(Field::proc2_controls));
+    if (on) {
+        write(Field::virtual_apic_page, page.value());
+        // No level-triggered vectors (no IO-APIC): no EOI needs Menhir (30.1.4).
+        for (Field f : {Field::eoi_exit_bitmap0, Field::eoi_exit_bitmap1, Field::eoi_exit_bitmap2, Field::eoi_exit_bitmap3})
+            write(f, 0);
+        write(Field::guest_interrupt_status, status);
+        write(Field::msr_bitmap, apicv_msr_bitmap.value());
+        write(Field::proc_controls, (proc & ~cr8_exits) | apicv_proc);
+        write(Field::proc2_controls, proc2 | apicv_proc2);
+    } else {
+        write(Field::msr_bitmap, msr_bitmap.value());
+        write(Field::proc_controls, (proc | cr8_exits) & ~apicv_proc);
+        write(Field::proc2_controls, proc2 & ~apicv_proc2);
+    }
+}
+
+bool init_controls(bool allow_apicv)
 {
     const Capabilities& c = capabilities();
     Want wants[] = {
@@ -65,11 +96,16 @@ bool init_controls()
         }
     }
     if (!c.vpid || !c.invvpid) controls.proc2 &= ~proc2_vpid;
+    apicv = allow_apicv && (controls.proc & apicv_proc) == apicv_proc && (controls.proc2 & apicv_proc2) == apicv_proc2;
+    controls.proc &= ~apicv_proc;
+    controls.proc2 &= ~apicv_proc2;
 
-    auto frame = memory::alloc_frames(1);
-    if (!frame) return false;
-    msr_bitmap = *frame;
+    auto frames = memory::alloc_frames(2);
+    if (!frames) return false;
+    msr_bitmap = *frames;
+    apicv_msr_bitmap = *frames + page_size;
     msr_policy::build_bitmap(phys_to_virt<uint8_t>(msr_bitmap));
+    msr_policy::build_apicv_bitmap(phys_to_virt<uint8_t>(apicv_msr_bitmap));
     return ok;
 }
 

@@ -63,8 +63,9 @@ struct GuestStart {
 // segments, starting at the 32-bit physical `entry`.
 [[nodiscard]] GuestStart pvh_start(uint32_t entry);
 
-// Computes and checks the controls once (BSP, after VMX is on).
-[[nodiscard]] bool init_controls();
+// Computes and checks the controls once (BSP, after VMX is on); `apicv`
+// false (apicv=0) leaves the CPU's APIC virtualisation unused.
+[[nodiscard]] bool init_controls(bool apicv);
 // Fills the current VMCS (after VMCLEAR + VMPTRLD) for a fresh vCPU.
 void setup(const GuestStart& start);
 // Host state that differs per CPU (TR, GDTR, GS...): after a vCPU moves.
@@ -74,5 +75,15 @@ void write_host_state();
 [[nodiscard]] uint64_t guest_cr0_mask();
 // The secondary controls in use (which optional features guests may have).
 [[nodiscard]] uint32_t secondary_controls();
+
+// The CPU's APIC virtualisation for a vCPU in x2APIC mode (SDM Vol 3C
+// chapter 30): "use TPR shadow", "virtualize x2APIC mode", "APIC-register
+// virtualization" and "virtual-interrupt delivery", used only all together.
+[[nodiscard]] bool apic_virtualisation();
+// In the current VMCS: on, the CPU takes CR8, TPR/EOI/SELF_IPI writes and
+// most x2APIC reads from the virtual-APIC page `page`, and delivers what
+// its RVI says (`status`: SVI << 8 | RVI); off (the setup() default), all
+// of them exit.
+void set_apic_virtualisation(bool on, HostPhys page, uint16_t status);
 
 } // namespace menhir::vmx
