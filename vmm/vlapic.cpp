@@ -192,12 +192,18 @@ uint16_t interrupt_status(const State& s)
     return static_cast<uint16_t>(((svi < 0 ? 0 : svi) << 8) | (rvi < 0 ? 0 : rvi));
 }
 
+// lapic_lock held, v's VMCS current: the CPU's virtualisation as v's mode asks.
+void follow_mode(Vcpu& v)
+{
+    vmx::set_apic_virtualisation(virtualised(v), virt_to_phys(&v.lapic.page), interrupt_status(v.lapic));
+}
+
 } // namespace
 
 void configure(Vcpu& v)
 {
     SpinGuard g{v.lapic_lock};
-    vmx::set_apic_virtualisation(virtualised(v), virt_to_phys(&v.lapic.page), interrupt_status(v.lapic));
+    follow_mode(v);
 }
 
 bool read_msr(Vcpu& v, uint32_t msr, uint64_t& value)
@@ -216,8 +222,7 @@ bool write_msr(Vcpu& v, uint32_t msr, uint64_t value)
         SpinGuard g{v.lapic_lock};
         if (write_apic_base(v.lapic, value, v.id) != Access::ok) return false;
         rearm(v);   // disabling resets the timer
-        // Into or out of x2APIC mode: the CPU's virtualisation follows.
-        vmx::set_apic_virtualisation(virtualised(v), virt_to_phys(&v.lapic.page), interrupt_status(v.lapic));
+        follow_mode(v);   // into or out of x2APIC mode
         recheck_here(v);
         return true;
     }
@@ -295,9 +300,8 @@ bool inject(Vcpu& v, bool can_take, bool& left)
         // The CPU delivers from IRR itself when RVI is above its PPR and the
         // guest can take it (30.2): RVI just has to name the highest vector
         // raised since. SVI stays the CPU's.
-        const uint64_t status = vmx::read(vmx::Field::guest_interrupt_status);
-        const int rvi = highest_irr(v.lapic);
-        vmx::write(vmx::Field::guest_interrupt_status, (status & 0xff00) | static_cast<uint64_t>(rvi < 0 ? 0 : rvi));
+        const uint64_t svi = vmx::read(vmx::Field::guest_interrupt_status) & 0xff00;
+        vmx::write(vmx::Field::guest_interrupt_status, svi | (interrupt_status(v.lapic) & 0xff));
         return false;
     }
     const int vector = deliverable(v.lapic);

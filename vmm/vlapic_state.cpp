@@ -46,26 +46,6 @@ uint32_t* tmr(State& s) { return s.page.bits(reg::tmr); }
 const uint32_t* irr(const State& s) { return s.page.bits(reg::irr); }
 const uint32_t* isr(const State& s) { return s.page.bits(reg::isr); }
 
-// The readable registers that are not the CPU's own into the page, as a
-// read in the current mode gives them (see Page). After every change.
-void publish(State& s)
-{
-    Page& p = s.page;
-    const bool x2 = s.x2apic();
-    p.at(reg::id) = x2 ? s.id : s.id << 24;
-    p.at(reg::version) = version_value;
-    p.at(reg::ppr) = ppr(s);
-    p.at(reg::ldr) = x2 ? x2apic_ldr(s.id) : s.ldr;
-    p.at(reg::dfr) = s.dfr;
-    p.at(reg::svr) = s.svr;
-    p.at(reg::esr) = s.esr;
-    p.at(reg::icr_lo) = s.icr_lo;
-    p.at(reg::icr_hi) = s.icr_hi;
-    for (uint32_t off = reg::lvt_timer; off <= reg::lvt_error; off += 0x10) p.at(off) = s.lvt[lvt_index(off)];
-    p.at(reg::timer_initial) = s.timer_initial;
-    p.at(reg::timer_divide) = s.timer_divide;
-}
-
 uint64_t divisor(const State& s)
 {
     const uint32_t v = (s.timer_divide & 3) | ((s.timer_divide & 8) >> 1);
@@ -176,6 +156,21 @@ bool read_reg(const State& s, uint32_t offset, uint64_t now_ns, uint32_t& out)
     if (offset >= reg::isr && offset < reg::irr + 0x80) { out = s.page.at(offset); return true; }   // ISR, TMR, IRR
     if (offset >= reg::lvt_timer && offset <= reg::lvt_error) { out = s.lvt[lvt_index(offset)]; return true; }
     return false;   // EOI and SELF_IPI are write-only, CMCI absent, the rest reserved
+}
+
+// The readable registers that are not the CPU's own into the page, as
+// read_reg gives them in the current mode (see Page). After every change.
+void publish(State& s)
+{
+    constexpr uint32_t registers[] = {reg::id, reg::version, reg::ppr, reg::ldr, reg::dfr, reg::svr, reg::esr,
+                                      reg::icr_lo, reg::icr_hi, reg::lvt_timer, reg::lvt_thermal, reg::lvt_pmc,
+                                      reg::lvt_lint0, reg::lvt_lint1, reg::lvt_error, reg::timer_initial,
+                                      reg::timer_divide};
+    for (uint32_t off : registers) {
+        uint32_t v;
+        (void)read_reg(s, off, 0, v);   // DFR and ICR_HI in x2APIC mode: not read from the page either way
+        s.page.at(off) = v;
+    }
 }
 
 }  // namespace
