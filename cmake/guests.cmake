@@ -138,7 +138,8 @@ menhir_add_guest(balloon    64 ${MENHIR_GUESTS_OUT}/balloon.elf    ${MENHIR_GUES
 menhir_add_guest(aliaser 64 ${MENHIR_GUESTS_OUT}/aliaser.elf ${MENHIR_GUEST_DIR}/aliaser/main.cpp)
 menhir_add_guest(fuzzer  64 ${MENHIR_GUESTS_OUT}/fuzzer.elf  ${MENHIR_GUEST_DIR}/fuzzer/main.cpp)
 menhir_add_guest(deafener 64 ${MENHIR_GUESTS_OUT}/deafener.elf ${MENHIR_GUEST_DIR}/deafener/main.cpp)
-menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp)
+menhir_add_guest(bench   64 ${MENHIR_GUESTS_OUT}/bench.elf   ${CMAKE_SOURCE_DIR}/bench/guest/main.cpp
+  ${CMAKE_SOURCE_DIR}/bench/guest/lapic_stubs.S)
 # dom0: its own sources, and the pure code it shares with the hypervisor
 # and the host unit tests (MENHIR_DOM0_PURE_SOURCES, cmake/sources.cmake).
 set(MENHIR_DOM0_SOURCES

@@ -48,6 +48,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/exit/task_switch.cpp
   vmm/exit/misc.cpp
   vmm/exit/mmio_unbacked.cpp
+  vmm/exit/apic.cpp
   vmm/hypercall/dispatch.cpp
   vmm/hypercall/console_io.cpp
   vmm/hypercall/xen_version.cpp

@@ -183,6 +183,7 @@ void release(Domain* d)
     for (uint32_t i = 0; i < d->vcpu_count; ++i) release_vcpu(d->vcpus[i]);
     release_memory(*d);
     if (d->shared_info.value()) frame_refs::release(d->shared_info);
+    if (d->apic_access.value()) frame_refs::release(d->apic_access);
     if (d->grant_frames.value())
         for (uint32_t i = 0; i < grant::max_frames; ++i) frame_refs::release(d->grant_frames + i * page_size);
     delete_in_frames(d);
@@ -224,6 +225,20 @@ Vcpu* create_vcpu(Domain& d, uint32_t id)
     v->fpu = *area;
     init_fpu(*v);
     return v;
+}
+
+// The APIC-access page at the xAPIC base, if the CPU virtualises xAPIC
+// mode and the domain's RAM leaves the base free. All ones, as the hole
+// there read before (x2APIC mode, or the APIC disabled).
+bool map_apic_access(Domain& d)
+{
+    constexpr uint64_t base = vlapic::default_base;
+    if (!vmx::apic_virtualisation(vmx::ApicMode::xapic) || d.memory_bytes > base) return true;
+    auto frame = memory::alloc_frames(1);
+    if (!frame) return false;
+    __builtin_memset(phys_to_virt(*frame), 0xff, page_size);
+    d.apic_access = *frame;
+    return d.map_foreign_page(base / page_size, *frame, true) == MapStatus::ok;
 }
 
 } // namespace
@@ -283,6 +298,7 @@ Domain* create(uint16_t id, const DomainConfig& c, const char** why)
         d->eptp = ept::eptp(d->ept_root);
         if (c.populate) ok = domains::populate(*d);
     }
+    if (ok) ok = map_apic_access(*d);
     for (uint32_t i = 0; ok && i < c.vcpus; ++i) {
         d->vcpus[i] = create_vcpu(*d, i);
         ok = d->vcpus[i] != nullptr;

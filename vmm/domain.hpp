@@ -135,6 +135,12 @@ struct Domain {
     static constexpr uint32_t special_slots = 1 + grant::max_frames;
     uint64_t special_gfn[special_slots];
     uint8_t callback_vector;      // from HVM_PARAM_CALLBACK_IRQ (vector type); 0 = none
+    // The APIC-access page (SDM Vol 3C 30.4), mapped at the xAPIC base
+    // when the CPU virtualises xAPIC mode: the CPU recognises the guest's
+    // accesses to its local APIC by this frame. Its contents are seen only
+    // while the CPU does not virtualise (x2APIC mode, APIC disabled); it is
+    // the domain's own, so nothing written there reaches another. 0 if none.
+    HostPhys apic_access;
     // Reaped but not yet freed: another CPU may still be in a hypercall
     // that looked it up before it left the table (domains::reclaim).
     Domain* next_zombie;

@@ -75,6 +75,7 @@ struct Vcpu {
     Spinlock lapic_lock;
     vlapic::State lapic;          // CR8 is its TPR[7:4]
     bool lapic_nmi;               // an NMI IPI waits for the next entry
+    bool lapic_virtualised;       // its VMCS has the CPU's APIC virtualisation on (vlapic::configure)
     bool wait_for_sipi;           // INIT parked it: a SIPI starts it in real mode
     uint64_t lapic_deadline_ns;   // the LVT timer's (vcpu_timer's list), 0 = none
     // Its runstate (vmm/runstate.cpp) and where the guest registered its

@@ -168,22 +168,24 @@ void init(Vcpu& v)
 
 void describe()
 {
-    if (vmx::apic_virtualisation())
-        info("guest local APICs: emulated, and in x2APIC mode virtualised by the CPU (TPR shadow, virtual-interrupt "
-             "delivery, EOI/TPR/SELF_IPI writes and register reads without exits); ICR, LVT and timer writes, the "
-             "timer's count and the xAPIC page by exits");
+    using vmx::ApicMode;
+    const bool x2 = vmx::apic_virtualisation(ApicMode::x2apic), x1 = vmx::apic_virtualisation(ApicMode::xapic);
+    if (x1 && x2)
+        info("guest local APICs: emulated, and virtualised by the CPU in xAPIC and x2APIC mode (APIC-access page, TPR "
+             "shadow, virtual-interrupt delivery: EOI/TPR/self-IPI writes and register reads without exits); ICR, LVT "
+             "and timer writes and the timer's count by exits");
+    else if (x1 || x2)
+        info("guest local APICs: emulated, and virtualised by the CPU in %s mode only (the CPU lacks virtualize %s); "
+             "the other mode by exits", x2 ? "x2APIC" : "xAPIC", x2 ? "APIC accesses" : "x2APIC mode");
     else
         info("guest local APICs: emulated, x2APIC MSRs and the xAPIC page by exits (apicv=0, or the CPU lacks TPR "
-             "shadow, x2APIC virtualisation, APIC-register virtualisation or virtual-interrupt delivery)");
+             "shadow, APIC-register virtualisation or virtual-interrupt delivery)");
 }
 
 namespace {
 
-// lapic_lock held: whether the CPU virtualises v's APIC now.
-bool virtualised(const Vcpu& v)
-{
-    return vmx::apic_virtualisation() && v.lapic.hw_enabled() && v.lapic.x2apic();
-}
+// Whether the CPU virtualises v's APIC now (lapic_lock held): as its VMCS says.
+bool virtualised(const Vcpu& v) { return v.lapic_virtualised; }
 
 // RVI and SVI as the virtual-APIC page says (SDM Vol 3C 30.1.1).
 uint16_t interrupt_status(const State& s)
@@ -195,7 +197,16 @@ uint16_t interrupt_status(const State& s)
 // lapic_lock held, v's VMCS current: the CPU's virtualisation as v's mode asks.
 void follow_mode(Vcpu& v)
 {
-    vmx::set_apic_virtualisation(virtualised(v), virt_to_phys(&v.lapic.page), interrupt_status(v.lapic));
+    using vmx::ApicMode;
+    const State& s = v.lapic;
+    const ApicMode mode = !s.hw_enabled() ? ApicMode::none : s.x2apic() ? ApicMode::x2apic : ApicMode::xapic;
+    v.lapic_virtualised =
+        vmx::set_apic_virtualisation(mode, virt_to_phys(&v.lapic.page), v.domain->apic_access, interrupt_status(s));
+    v.lapic.irr_raised = false;   // RVI is written whole just above
+    // The CPU may hold translations of the page made under the old mode's
+    // controls for this vCPU's VPID (SDM Vol 3C 30.4.5). Mode changes are
+    // rare: a flush each time costs nothing that matters.
+    if (v.vpid) vmx::invvpid_single(v.vpid);
 }
 
 } // namespace
@@ -238,6 +249,20 @@ bool owns_page(Vcpu& v, uint64_t gpa)
     return s.hw_enabled() && !s.x2apic() && (gpa & ~0xfffull) == (s.apic_base & ~0xfffull);
 }
 
+uint64_t page_gpa(Vcpu& v)
+{
+    SpinGuard g{v.lapic_lock};
+    return v.lapic.apic_base & ~0xfffull;
+}
+
+void page_written(Vcpu& v, uint32_t offset)
+{
+    (void)write_register(v, [&](Effects& fx) {
+        apply_page_write(v.lapic, offset, scheduler::now_ns(), fx);
+        return true;
+    });
+}
+
 uint32_t read_page(Vcpu& v, uint32_t offset, uint32_t size)
 {
     // A narrower read gets those bytes of its register, as Xen gives them;
@@ -250,10 +275,13 @@ uint32_t read_page(Vcpu& v, uint32_t offset, uint32_t size)
 
 void write_page(Vcpu& v, uint32_t offset, uint32_t size, uint32_t value)
 {
-    if (size != 4) return;
     (void)write_register(v, [&](Effects& fx) {
-        vlapic::write_mmio(v.lapic, offset, value, scheduler::now_ns(), fx);
-        return true;
+        if (size == 4) {
+            vlapic::write_mmio(v.lapic, offset, value, scheduler::now_ns(), fx);
+            return true;
+        }
+        // Wider or crossing a register: dropped (the SDM leaves them undefined).
+        return write_mmio_narrow(v.lapic, offset, size, value, scheduler::now_ns(), fx);
     });
 }
 
@@ -299,7 +327,9 @@ bool inject(Vcpu& v, bool can_take, bool& left)
     if (virtualised(v)) {
         // The CPU delivers from IRR itself when RVI is above its PPR and the
         // guest can take it (30.2): RVI just has to name the highest vector
-        // raised since. SVI stays the CPU's.
+        // raised since, if any was. SVI stays the CPU's.
+        if (!v.lapic.irr_raised) return false;
+        v.lapic.irr_raised = false;
         const uint64_t svi = vmx::read(vmx::Field::guest_interrupt_status) & 0xff00;
         vmx::write(vmx::Field::guest_interrupt_status, svi | (interrupt_status(v.lapic) & 0xff));
         return false;

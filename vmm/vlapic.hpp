@@ -7,8 +7,8 @@ namespace menhir::vlapic {
 
 void init(Vcpu& v);                                         // power-on state, APIC ID = vCPU index
 void describe();                                            // the boot line saying how the vLAPIC works
-// v's VMCS current, after setup(): the CPU's APIC virtualisation on if v's
-// APIC is in x2APIC mode and the CPU has it (vmx::apic_virtualisation()).
+// v's VMCS current, after setup(): the CPU's APIC virtualisation on if the
+// CPU has it for the mode v's APIC is in (vmx::apic_virtualisation()).
 void configure(Vcpu& v);
 
 // MSR exits: IA32_APIC_BASE and the x2APIC range. False: the model says #GP.
@@ -18,13 +18,21 @@ void configure(Vcpu& v);
 
 // The xAPIC page (SDM Vol 3A 11.4.1): the guest-physical page at the APIC
 // base while the APIC is enabled in xAPIC mode (in x2APIC mode or disabled,
-// nothing is there). Its accesses come from the EPT violation path
-// (vmm/exit/mmio_unbacked.cpp); registers are 4 bytes at 16-byte offsets.
-// Narrower reads get their bytes of the register (as Xen's); writes other
-// than 4 aligned bytes do nothing.
+// nothing is there). Without the CPU's virtualisation its accesses come
+// from the EPT violation path (vmm/exit/mmio_unbacked.cpp); with it, the
+// ones the CPU does not take itself come as APIC-access exits (decoded
+// the same way) and its virtualised writes as APIC-write exits. Registers
+// are 4 bytes at 16-byte offsets; narrower reads get their bytes of the
+// register and 1- or 2-byte writes are merged into it (as Xen's); other
+// writes do nothing.
 [[nodiscard]] bool owns_page(Vcpu& v, uint64_t gpa);
 [[nodiscard]] uint32_t read_page(Vcpu& v, uint32_t offset, uint32_t size);
 void write_page(Vcpu& v, uint32_t offset, uint32_t size, uint32_t value);
+// An APIC-write exit: the CPU left a guest write at byte `offset` of the
+// page in the virtual-APIC page (SDM Vol 3C 30.4.3.3).
+void page_written(Vcpu& v, uint32_t offset);
+// The gpa of v's xAPIC page (its APIC base).
+[[nodiscard]] uint64_t page_gpa(Vcpu& v);
 
 // CR8 is TPR[7:4] (SDM Vol 3A 10.8.6.1): one register.
 [[nodiscard]] uint64_t read_cr8(Vcpu& v);

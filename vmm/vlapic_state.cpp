@@ -146,8 +146,8 @@ bool read_reg(const State& s, uint32_t offset, uint64_t now_ns, uint32_t& out)
     case reg::esr: out = s.esr; return true;
     case reg::apr:
     case reg::rrd: return !x2;   // read as 0 in xAPIC mode; absent in x2APIC mode
-    case reg::icr_lo: out = s.icr_lo; return true;
-    case reg::icr_hi: out = s.icr_hi; return !x2;
+    case reg::icr_lo: out = s.icr_lo(); return true;
+    case reg::icr_hi: out = s.icr_hi(); return !x2;
     case reg::timer_initial: out = s.timer_initial; return true;
     case reg::timer_current: out = current_count(s, now_ns); return true;
     case reg::timer_divide: out = s.timer_divide; return true;
@@ -163,12 +163,11 @@ bool read_reg(const State& s, uint32_t offset, uint64_t now_ns, uint32_t& out)
 void publish(State& s)
 {
     constexpr uint32_t registers[] = {reg::id, reg::version, reg::ppr, reg::ldr, reg::dfr, reg::svr, reg::esr,
-                                      reg::icr_lo, reg::icr_hi, reg::lvt_timer, reg::lvt_thermal, reg::lvt_pmc,
-                                      reg::lvt_lint0, reg::lvt_lint1, reg::lvt_error, reg::timer_initial,
-                                      reg::timer_divide};
+                                      reg::lvt_timer, reg::lvt_thermal, reg::lvt_pmc, reg::lvt_lint0,
+                                      reg::lvt_lint1, reg::lvt_error, reg::timer_initial, reg::timer_divide};
     for (uint32_t off : registers) {
         uint32_t v;
-        (void)read_reg(s, off, 0, v);   // DFR and ICR_HI in x2APIC mode: not read from the page either way
+        (void)read_reg(s, off, 0, v);   // DFR in x2APIC mode: not read from the page either way
         s.page.at(off) = v;
     }
 }
@@ -190,7 +189,7 @@ Access read_msr(const State& s, uint32_t msr, uint64_t now_ns, uint64_t& value)
     if (!s.x2apic() || msr < msr_base || msr > msr_base + 0xff) return Access::gp;
     const uint32_t offset = (msr - msr_base) << 4;
     if (offset == reg::icr_lo) {
-        value = (static_cast<uint64_t>(s.icr_hi) << 32) | s.icr_lo;
+        value = (static_cast<uint64_t>(s.icr_hi()) << 32) | s.icr_lo();
         return Access::ok;
     }
     uint32_t v = 0;
@@ -227,9 +226,9 @@ Access write_msr_register(State& s, uint32_t msr, uint64_t value, uint64_t now_n
         // Vector, delivery mode, destination mode, level, trigger, shorthand, destination (as Xen checks it).
         constexpr uint64_t allowed = 0xffull | 0x700 | (1u << 11) | (1u << 14) | (1u << 15) | (3u << 18) | (0xffffffffull << 32);
         if (value & ~allowed) return Access::gp;
-        s.icr_lo = lo;
-        s.icr_hi = static_cast<uint32_t>(value >> 32);
-        send(s, decode_icr(lo, s.icr_hi), fx);
+        s.page.at(reg::icr_lo) = lo;
+        s.page.at(reg::icr_hi) = static_cast<uint32_t>(value >> 32);
+        send(s, decode_icr(lo, s.icr_hi()), fx);
         return Access::ok;
     }
     case reg::timer_initial: write_timer_initial(s, lo, now_ns, fx); return Access::ok;
@@ -290,11 +289,11 @@ void write_mmio_register(State& s, uint32_t offset, uint32_t value, uint64_t now
         s.esr = s.esr_pending;
         s.esr_pending = 0;
         return;
-    case reg::icr_hi: s.icr_hi = value & 0xff000000u; return;
+    case reg::icr_hi: s.page.at(reg::icr_hi) = value & 0xff000000u; return;
     case reg::icr_lo:
         // Delivery status (bit 12) always reads idle: the IPI is sent at once.
-        s.icr_lo = value & ~(1u << 12);
-        send(s, decode_icr(s.icr_lo, s.icr_hi >> 24), fx);
+        s.page.at(reg::icr_lo) = value & ~(1u << 12);
+        send(s, decode_icr(s.icr_lo(), s.icr_hi() >> 24), fx);
         return;
     case reg::timer_initial: write_timer_initial(s, value, now_ns, fx); return;
     case reg::timer_divide:
@@ -308,6 +307,26 @@ void write_mmio_register(State& s, uint32_t offset, uint32_t value, uint64_t now
 }
 
 } // namespace
+
+bool write_mmio_narrow(State& s, uint32_t offset, uint32_t size, uint32_t value, uint64_t now_ns, Effects& fx)
+{
+    const uint32_t shift = 8 * (offset & 3);
+    if ((size != 1 && size != 2) || (offset & 3) + size > 4) return false;
+    const uint32_t mask = ((1u << (8 * size)) - 1) << shift;
+    const uint32_t reg = offset & ~3u;
+    const uint32_t merged = (read_mmio(s, reg, now_ns) & ~mask) | ((value << shift) & mask);
+    write_mmio(s, reg, merged, now_ns, fx);
+    return true;
+}
+
+void apply_page_write(State& s, uint32_t offset, uint64_t now_ns, Effects& fx)
+{
+    // Virtualised writes are to registers below 0x400 (30.4.3.1); ICR_HI
+    // is the CPU's alone (it clears its low bytes and never exits).
+    const uint32_t reg = offset & 0x3f0;
+    if (reg != reg::icr_hi) write_mmio_register(s, reg, s.page.at(reg), now_ns, fx);
+    publish(s);
+}
 
 Access write_apic_base(State& s, uint64_t value, uint32_t vcpu)
 {
@@ -340,6 +359,7 @@ bool accept(State& s, uint8_t vector, bool level, Effects& fx)
     if (level) set_bit(tmr(s), vector);
     else clear_bit(tmr(s), vector);
     set_bit(irr(s), vector);
+    s.irr_raised = true;
     return true;
 }
 

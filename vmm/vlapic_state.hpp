@@ -51,9 +51,10 @@ struct Ipi {
 // The virtual-APIC page (SDM Vol 3C 30.1): every register at its xAPIC
 // offset. With the CPU's APIC virtualisation it is the CPU's as much as
 // ours: it raises IRR bits into ISR, retires EOIs and takes TPR writes
-// there itself, and answers register reads from it. So TPR, IRR, ISR and
-// TMR live only here, and publish() keeps the other readable registers
-// here as a read of them gives them.
+// there itself, and answers register reads from it; in xAPIC mode the
+// guest's writes to the ICR land here too (ICR_HI without an exit). So
+// TPR, IRR, ISR, TMR and the ICR live only here, and publish() keeps the
+// other readable registers here as a read of them gives them.
 struct alignas(4096) Page {
     uint32_t words[1024];
     [[nodiscard]] uint32_t& at(uint32_t offset) { return words[offset >> 2]; }
@@ -73,14 +74,19 @@ struct State {
     uint32_t svr{0xff};
     uint32_t esr{0};           // what ESR reads (latched by the last write to it)
     uint32_t esr_pending{0};   // errors since
-    uint32_t icr_lo{0}, icr_hi{0};
     uint32_t lvt[static_cast<unsigned>(Lvt::count)]{};
     uint32_t timer_initial{0};
     uint32_t timer_divide{0};
     uint64_t timer_start_ns{0};   // when the current count was loaded (periodic: when this period began)
     bool timer_running{false};    // counting (a one-shot stops at 0)
+    // accept() set an IRR bit since the effectful half last said so to the
+    // CPU (RVI): every other IRR change under its virtualisation is the
+    // CPU's own, so an entry with this clear has nothing to tell it.
+    bool irr_raised{false};
 
     [[nodiscard]] uint32_t tpr() const { return page.at(reg::tpr); }
+    [[nodiscard]] uint32_t icr_lo() const { return page.at(reg::icr_lo); }
+    [[nodiscard]] uint32_t icr_hi() const { return page.at(reg::icr_hi); }
     [[nodiscard]] bool x2apic() const { return (apic_base & base_extd) != 0; }
     [[nodiscard]] bool hw_enabled() const { return (apic_base & base_enable) != 0; }
     [[nodiscard]] bool sw_enabled() const { return (svr & svr_enabled) != 0; }
@@ -109,9 +115,21 @@ enum class Access : uint8_t { ok, gp, ignored };
 [[nodiscard]] Access write_msr(State& s, uint32_t msr, uint64_t value, uint64_t now_ns, Effects& fx);
 
 // xAPIC MMIO access of 4 bytes at `offset` (0..0xff0, 16-aligned; other
-// sizes and offsets read as 0 and writes are ignored, as the SDM leaves them).
+// offsets read as 0 and writes are ignored, as the SDM leaves them).
 [[nodiscard]] uint32_t read_mmio(const State& s, uint32_t offset, uint64_t now_ns);
 void write_mmio(State& s, uint32_t offset, uint32_t value, uint64_t now_ns, Effects& fx);
+// A 1- or 2-byte write at `offset` (within one register): merged into the
+// register as it reads now and written whole, as Xen's vlapic does and as
+// the CPU's APIC-register virtualisation leaves it in the page. False for
+// other sizes or a write crossing the register's 4 bytes (Xen crashes the
+// domain for those; the caller decides).
+[[nodiscard]] bool write_mmio_narrow(State& s, uint32_t offset, uint32_t size, uint32_t value, uint64_t now_ns,
+                                     Effects& fx);
+// The CPU virtualised a guest write to the xAPIC page at `offset` (a byte
+// offset, as the APIC-write exit gives it, SDM Vol 3C 30.4.3.3): the
+// register there holds what the guest wrote, not yet checked. Applies it
+// as write_mmio would, then publish()es the checked value back.
+void apply_page_write(State& s, uint32_t offset, uint64_t now_ns, Effects& fx);
 
 // IA32_APIC_BASE writes (SDM Vol 3A 11.12.5): the legal transitions only
 // (disabled -> xAPIC -> x2APIC, x2APIC -> disabled); a change of the base

@@ -350,10 +350,97 @@ TEST_CASE("vlapic: the page's ID and LDR follow the mode", "[vlapic]")
     CHECK(highest_irr(s) == -1);
     Effects fx;
     REQUIRE(write_msr(s, msr(reg::svr), svr_enabled | 0xff, 0, fx) == Access::ok);
+    s.irr_raised = false;
     REQUIRE(accept(s, 0x40, false, fx));
+    CHECK(s.irr_raised);   // the effectful half then tells the CPU (RVI)
     REQUIRE(accept(s, 0x61, false, fx));
     CHECK(highest_irr(s) == 0x61);
     acknowledge(s, 0x61);
     CHECK(highest_irr(s) == 0x40);
     CHECK(highest_isr(s) == 0x61);
+}
+
+TEST_CASE("vlapic: xAPIC writes the CPU virtualises are applied from the page and published back checked", "[vlapic]")
+{
+    State s;
+    reset(s, 0);
+    Effects fx;
+    write_mmio(s, reg::svr, 0x1ff, 0, fx);
+
+    // What the guest left in the page (SDM Vol 3C 30.4.3), then the
+    // APIC-write exit at that offset.
+    s.page.at(reg::lvt_timer) = 0xffffffffu;
+    apply_page_write(s, reg::lvt_timer, 0, fx);
+    CHECK(s.page.at(reg::lvt_timer) == read_mmio(s, reg::lvt_timer, 0));
+    CHECK(s.page.at(reg::lvt_timer) == (0xffu | lvt_masked | (1u << 17)));   // reserved bits and TSC-deadline gone
+    CHECK(fx.timer);
+
+    s.page.at(reg::id) = 0x05000000;   // read-only: the model's value comes back
+    apply_page_write(s, reg::id, 0, fx);
+    CHECK(s.page.at(reg::id) == 0);
+
+    // ICR_HI is written without an exit; ICR_LO's exit sends with it.
+    fx = Effects{};
+    s.page.at(reg::icr_hi) = 0x02000000;
+    apply_page_write(s, reg::icr_hi, 0, fx);   // even if it came, it would change nothing
+    CHECK_FALSE(fx.ipi);
+    CHECK(s.page.at(reg::icr_hi) == 0x02000000);
+    s.page.at(reg::icr_lo) = (1u << 12) | (1u << 14) | 0x31;   // delivery status set by the guest
+    apply_page_write(s, reg::icr_lo, 0, fx);
+    REQUIRE(fx.ipi);
+    CHECK(fx.ipi_req.dest == 2);
+    CHECK(fx.ipi_req.vector == 0x31);
+    CHECK(s.page.at(reg::icr_lo) == ((1u << 14) | 0x31));   // idle again
+    CHECK(read_mmio(s, reg::icr_hi, 0) == 0x02000000);
+
+    // A byte write: the exit names the byte, the register is applied whole.
+    s.page.at(reg::ldr) = 0x80000000u;
+    apply_page_write(s, reg::ldr + 3, 0, fx);
+    CHECK(read_mmio(s, reg::ldr, 0) == 0x80000000u);
+
+    // ESR: any write latches the errors since, whatever the guest wrote.
+    s.page.at(reg::icr_lo) = (1u << 18) | 0x05;   // self, illegal vector: send error
+    fx = Effects{};
+    apply_page_write(s, reg::icr_lo, 0, fx);
+    CHECK_FALSE(fx.ipi);
+    s.page.at(reg::esr) = 0x1234;
+    apply_page_write(s, reg::esr, 0, fx);
+    CHECK(s.page.at(reg::esr) == (1u << 5));
+    CHECK(read_mmio(s, reg::esr, 0) == (1u << 5));
+
+    fx = Effects{};
+    s.page.at(reg::timer_initial) = 1000;
+    apply_page_write(s, reg::timer_initial, 50, fx);
+    CHECK(fx.timer);
+    CHECK(timer_deadline(s) != 0);
+}
+
+TEST_CASE("vlapic: 1- and 2-byte xAPIC writes merge into their register; others are refused", "[vlapic]")
+{
+    State s;
+    reset(s, 0);
+    Effects fx;
+    write_mmio(s, reg::ldr, 0x01000000, 0, fx);
+    REQUIRE(write_mmio_narrow(s, reg::ldr + 3, 1, 0x80, 0, fx));
+    CHECK(read_mmio(s, reg::ldr, 0) == 0x80000000u);
+    REQUIRE(write_mmio_narrow(s, reg::tpr, 1, 0x40, 0, fx));
+    CHECK(s.tpr() == 0x40);
+    REQUIRE(write_mmio_narrow(s, reg::dfr + 2, 2, 0x0fff, 0, fx));   // DFR's model bits: only the top nibble is written
+    CHECK(read_mmio(s, reg::dfr, 0) == 0x0fffffffu);
+    CHECK_FALSE(write_mmio_narrow(s, reg::ldr + 3, 2, 0xffff, 0, fx));   // crosses the register
+    CHECK_FALSE(write_mmio_narrow(s, reg::ldr, 3, 0xffffff, 0, fx));
+    CHECK(read_mmio(s, reg::ldr, 0) == 0x80000000u);
+}
+
+TEST_CASE("vlapic: an x2APIC ICR write leaves both halves in the page", "[vlapic]")
+{
+    State s = x2(1);
+    Effects fx;
+    REQUIRE(write_msr(s, msr(reg::icr_lo), (5ull << 32) | (1u << 14) | 0x44, 0, fx) == Access::ok);
+    CHECK(s.page.at(reg::icr_lo) == ((1u << 14) | 0x44));
+    CHECK(s.page.at(reg::icr_hi) == 5);
+    uint64_t v = 0;
+    REQUIRE(read_msr(s, msr(reg::icr_lo), 0, v) == Access::ok);
+    CHECK(v == ((5ull << 32) | (1u << 14) | 0x44));
+    check_page_matches(s);
 }

@@ -48,6 +48,8 @@ constexpr auto make_table()
     set(ExitReason::wrmsr, exit::wrmsr);
     set(ExitReason::ept_violation, exit::ept_violation);
     set(ExitReason::ept_misconfig, exit::ept_misconfig);
+    set(ExitReason::apic_access, exit::apic_access);
+    set(ExitReason::apic_write, exit::apic_write);
     set(ExitReason::preemption_timer, exit::preemption_timer);
     set(ExitReason::xsetbv, exit::xsetbv);
     set(ExitReason::invalid_guest_state, exit::entry_failure);

@@ -13,9 +13,12 @@ void task_switch(Vcpu& v);         // emulated, vmm/exit/task_switch.cpp
 void xsetbv(Vcpu& v);
 void hlt(Vcpu& v);
 void ept_violation(Vcpu& v);
-// A data access to a gpa with nothing mapped (vmm/exit/mmio_unbacked.cpp).
+// A data access to a gpa with nothing mapped, or one the CPU left to Menhir
+// on the APIC-access page: decoded and run (vmm/exit/mmio_unbacked.cpp).
 void unbacked_access(Vcpu& v, uint64_t gpa, bool write);
 void ept_misconfig(Vcpu& v);
+void apic_access(Vcpu& v);          // the CPU's xAPIC virtualisation, vmm/exit/apic.cpp
+void apic_write(Vcpu& v);
 void triple_fault(Vcpu& v);
 void external_interrupt(Vcpu& v);
 void exception_or_nmi(Vcpu& v);

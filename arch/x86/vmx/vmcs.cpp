@@ -16,7 +16,7 @@ struct Controls { uint32_t pin, proc, proc2, exit, entry; };
 Controls controls;
 HostPhys msr_bitmap;
 HostPhys apicv_msr_bitmap;   // for a vCPU in x2APIC mode under APIC virtualisation
-bool apicv;
+bool apicv_x2apic, apicv_xapic;
 
 // What Menhir asks of the CPU. Required bits missing = no guests; optional
 // ones are used when present.
@@ -27,10 +27,14 @@ constexpr uint32_t pin_required = pin_external_interrupt | pin_nmi | pin_preempt
 // TSC offsetting gives each vCPU its own IA32_TSC/IA32_TSC_ADJUST.
 constexpr uint32_t proc_required = proc_hlt | proc_unconditional_io | proc_msr_bitmaps | proc_activate_secondary |
                                    proc_cr8_load | proc_cr8_store | proc_tsc_offsetting;
-// The APIC virtualisation set (see apic_virtualisation()): off in setup(),
-// on per vCPU while its APIC is in x2APIC mode.
+// The APIC virtualisation sets (see apic_virtualisation()): off in setup(),
+// on per vCPU as its APIC's mode asks. The two mode bits never go
+// together (VM entry refuses it, SDM Vol 3C 27.2.1.1).
 constexpr uint32_t apicv_proc = proc_tpr_shadow;
-constexpr uint32_t apicv_proc2 = proc2_virtualize_x2apic | proc2_apic_register_virt | proc2_virtual_interrupt_delivery;
+constexpr uint32_t apicv_common2 = proc2_apic_register_virt | proc2_virtual_interrupt_delivery;
+constexpr uint32_t apicv_x2apic2 = apicv_common2 | proc2_virtualize_x2apic;
+constexpr uint32_t apicv_xapic2 = apicv_common2 | proc2_virtualize_apic;
+constexpr uint32_t apicv_proc2 = apicv_x2apic2 | apicv_xapic2;
 constexpr uint32_t proc_optional = proc_mwait | proc_monitor | apicv_proc;
 constexpr uint32_t proc2_required = proc2_ept | proc2_unrestricted;
 constexpr uint32_t proc2_optional = proc2_vpid | proc2_rdtscp | proc2_invpcid | proc2_wbinvd | proc2_xsaves | apicv_proc2;
@@ -51,29 +55,36 @@ uint64_t guest_cr0_mask() { return cr0_pg | cr0_ne; }
 
 uint32_t secondary_controls() { return controls.proc2; }
 
-bool apic_virtualisation() { return apicv; }
-
-void set_apic_virtualisation(bool on, HostPhys page, uint16_t status)
+bool apic_virtualisation(ApicMode mode)
 {
-    if (!apicv) return;
+    return mode == ApicMode::x2apic ? apicv_x2apic : mode == ApicMode::xapic && apicv_xapic;
+}
+
+bool set_apic_virtualisation(ApicMode mode, HostPhys page, HostPhys access, uint16_t status)
+{
+    if (!apicv_x2apic && !apicv_xapic) return false;
     // CR8 goes to the TPR shadow instead of exiting (SDM Vol 3C 30.3).
     constexpr uint32_t cr8_exits = proc_cr8_load | proc_cr8_store;
     const uint32_t proc = static_cast<uint32_t>(read(Field::proc_controls));
-    const uint32_t proc2 = static_cast<uint32_t>(read(Field::proc2_controls));
+    const uint32_t proc2 = static_cast<uint32_t>(read(Field::proc2_controls)) & ~apicv_proc2;
+    const bool on = apic_virtualisation(mode) && (mode == ApicMode::x2apic || access.value());
     if (on) {
         write(Field::virtual_apic_page, page.value());
         // No level-triggered vectors (no IO-APIC): no EOI needs Menhir (30.1.4).
         for (Field f : {Field::eoi_exit_bitmap0, Field::eoi_exit_bitmap1, Field::eoi_exit_bitmap2, Field::eoi_exit_bitmap3})
             write(f, 0);
         write(Field::guest_interrupt_status, status);
-        write(Field::msr_bitmap, apicv_msr_bitmap.value());
+        // xAPIC mode keeps the plain bitmap: its x2APIC MSRs #GP by exits.
+        write(Field::msr_bitmap, (mode == ApicMode::x2apic ? apicv_msr_bitmap : msr_bitmap).value());
+        if (mode == ApicMode::xapic) write(Field::apic_access_address, access.value());
         write(Field::proc_controls, (proc & ~cr8_exits) | apicv_proc);
-        write(Field::proc2_controls, proc2 | apicv_proc2);
+        write(Field::proc2_controls, proc2 | (mode == ApicMode::x2apic ? apicv_x2apic2 : apicv_xapic2));
     } else {
         write(Field::msr_bitmap, msr_bitmap.value());
         write(Field::proc_controls, (proc | cr8_exits) & ~apicv_proc);
-        write(Field::proc2_controls, proc2 & ~apicv_proc2);
+        write(Field::proc2_controls, proc2);
     }
+    return on;
 }
 
 bool init_controls(bool allow_apicv)
@@ -96,7 +107,9 @@ bool init_controls(bool allow_apicv)
         }
     }
     if (!c.vpid || !c.invvpid) controls.proc2 &= ~proc2_vpid;
-    apicv = allow_apicv && (controls.proc & apicv_proc) == apicv_proc && (controls.proc2 & apicv_proc2) == apicv_proc2;
+    const bool shadow = allow_apicv && (controls.proc & apicv_proc) == apicv_proc;
+    apicv_x2apic = shadow && (controls.proc2 & apicv_x2apic2) == apicv_x2apic2;
+    apicv_xapic = shadow && (controls.proc2 & apicv_xapic2) == apicv_xapic2;
     controls.proc &= ~apicv_proc;
     controls.proc2 &= ~apicv_proc2;
 

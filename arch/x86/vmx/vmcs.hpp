@@ -76,14 +76,20 @@ void write_host_state();
 // The secondary controls in use (which optional features guests may have).
 [[nodiscard]] uint32_t secondary_controls();
 
-// The CPU's APIC virtualisation for a vCPU in x2APIC mode (SDM Vol 3C
-// chapter 30): "use TPR shadow", "virtualize x2APIC mode", "APIC-register
-// virtualization" and "virtual-interrupt delivery", used only all together.
-[[nodiscard]] bool apic_virtualisation();
-// In the current VMCS: on, the CPU takes CR8, TPR/EOI/SELF_IPI writes and
-// most x2APIC reads from the virtual-APIC page `page`, and delivers what
-// its RVI says (`status`: SVI << 8 | RVI); off (the setup() default), all
-// of them exit.
-void set_apic_virtualisation(bool on, HostPhys page, uint16_t status);
+// The CPU's APIC virtualisation (SDM Vol 3C chapter 30), for a vCPU whose
+// local APIC is in one of the two modes: "use TPR shadow", "APIC-register
+// virtualization" and "virtual-interrupt delivery" with "virtualize x2APIC
+// mode" (x2APIC) or "virtualize APIC accesses" (xAPIC), each set used only
+// whole. apic_virtualisation(mode) says whether the CPU has that set.
+enum class ApicMode : uint8_t { none, xapic, x2apic };
+[[nodiscard]] bool apic_virtualisation(ApicMode mode);
+// In the current VMCS, for a vCPU whose APIC is in `mode`: if the CPU
+// virtualises that mode, it takes CR8, TPR/EOI (and x2APIC SELF_IPI)
+// writes and most register reads from the virtual-APIC page `page`, in
+// xAPIC mode through the APIC-access page `access` (the frame behind the
+// guest's 0xfee00000), and delivers what its RVI says (`status`: SVI << 8
+// | RVI); otherwise (and in setup()), all of them exit. Returns whether
+// the CPU virtualises it now.
+bool set_apic_virtualisation(ApicMode mode, HostPhys page, HostPhys access, uint16_t status);
 
 } // namespace menhir::vmx

@@ -15,7 +15,7 @@ enum class Field : uint32_t {
     host_tr_selector = 0x0c0c,
     // 64-bit
     io_bitmap_a = 0x2000, io_bitmap_b = 0x2002, msr_bitmap = 0x2004,
-    tsc_offset = 0x2010, virtual_apic_page = 0x2012, ept_pointer = 0x201a,
+    tsc_offset = 0x2010, virtual_apic_page = 0x2012, apic_access_address = 0x2014, ept_pointer = 0x201a,
     eoi_exit_bitmap0 = 0x201c, eoi_exit_bitmap1 = 0x201e, eoi_exit_bitmap2 = 0x2020, eoi_exit_bitmap3 = 0x2022,
     guest_physical_address = 0x2400,
     vmcs_link_pointer = 0x2800, guest_debugctl = 0x2802, guest_pat = 0x2804, guest_efer = 0x2806,
