@@ -27,14 +27,19 @@ constexpr uint32_t ecx_d_supervisor = 1u << 0, ecx_d_align64 = 1u << 1;   // CPU
 constexpr uint32_t sig_ebx = 0x566e6558, sig_ecx = 0x65584d4d, sig_edx = 0x4d4d566e;
 constexpr uint32_t xen_max_leaf = xen::cpuid_base + 4;
 
-Regs xen_leaf(uint32_t leaf, const Context& ctx)
+Regs xen_leaf(uint32_t leaf, uint32_t subleaf, const Context& ctx)
 {
     switch (leaf - xen::cpuid_base) {
     case 0: return {xen_max_leaf, sig_ebx, sig_ecx, sig_edx};
     case 1: return {(xen::version_major << 16) | xen::version_minor, 0, 0, 0};
     case 2: return {1, xen::hypercall_msr, 0, 0};          // one hypercall page, its MSR
     case 4:
-        return {xen::cpuid_hvm_vcpu_id_present | xen::cpuid_hvm_domid_present, ctx.vcpu_id, ctx.domid, 0};
+        // The HVM leaf: only sub-leaf 0 (arch-x86/cpuid.h).
+        if (subleaf != 0) return {0, 0, 0, 0};
+        return {(ctx.xapic_virt ? xen::cpuid_hvm_apic_access_virt : 0) |
+                    (ctx.x2apic_virt ? xen::cpuid_hvm_x2apic_virt : 0) | xen::cpuid_hvm_vcpu_id_present |
+                    xen::cpuid_hvm_domid_present,
+                ctx.vcpu_id, ctx.domid, 0};
     default: return {0, 0, 0, 0};                           // leaf 3 (TSC) and beyond: nothing offered
     }
 }
@@ -56,7 +61,7 @@ uint32_t compacted_xsave_size(uint64_t mask, Regs (*host)(uint32_t, uint32_t))
 void filter(uint32_t leaf, uint32_t subleaf, Regs& host, const Context& ctx)
 {
     if (synthetic(leaf)) {
-        host = xen_leaf(leaf, ctx);
+        host = xen_leaf(leaf, subleaf, ctx);
         return;
     }
     switch (leaf) {

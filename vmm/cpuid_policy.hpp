@@ -15,6 +15,9 @@ struct Context {
     uint64_t xcr0 = 1;        // the guest's XCR0, for the XSAVE area size of leaf 0xD sub-leaf 1
     // The host's CPUID, for the XSAVE component sizes (leaf 0xD sub-leaves 2..62).
     Regs (*host)(uint32_t leaf, uint32_t subleaf) = nullptr;
+    // The CPU virtualises the vCPU's APIC in xAPIC / x2APIC mode (leaf
+    // 0x40000004 says so, as Xen's does).
+    bool xapic_virt = false, x2apic_virt = false;
 };
 
 // Size of a compacted XSAVE area (XSAVEC/XSAVES) holding the components in

@@ -12,7 +12,7 @@ and writes), then in x2APIC mode (APIC_BASE transitions, ID, version, LDR,
 #GP rules, a self-IPI and its EOI, TPR/CR8 holding a vector back, the
 one-shot and periodic timer, a fixed IPI to vCPU 1, INIT and SIPI starting
 vCPU 2 in real mode) with one ok/FAIL line per case; the hypervisor says at
-boot how the vLAPIC works.
+boot how the vLAPIC works, and CPUID leaf 0x40000004 tells the guest.
 """
 from harness import one, Machine, check, iso_with_modules, guest, BANNER, DOM0_ELF
 
@@ -20,9 +20,9 @@ MODULES = [(DOM0_ELF, "dom0"), (guest("lapic"), "domain name=lapic memory=8 vcpu
 CONSOLE = "console=com1 com1=115200,8n1"
 BOOTS = [
     ("vlapic", CONSOLE,
-     r"^menhir: guest local APICs: emulated, and virtualised by the CPU in xAPIC and x2APIC mode \(APIC-access page"),
+     r"^menhir: guest local APICs: emulated, and virtualised by the CPU in xAPIC and x2APIC mode \(APIC-access page", 3),
     ("vlapic-apicv0", CONSOLE + " apicv=0",
-     r"^menhir: guest local APICs: emulated, x2APIC MSRs and the xAPIC page by exits \(apicv=0"),
+     r"^menhir: guest local APICs: emulated, x2APIC MSRs and the xAPIC page by exits \(apicv=0", 0),
 ]
 CASES = [r"xAPIC: ID \(0 << 24, not all ones\) -> 0", r"xAPIC: version -> 327700",
          r"xAPIC: TPR 0x20 is CR8 2 -> 2", r"xAPIC: PPR follows TPR -> 32",
@@ -37,13 +37,16 @@ CASES = [r"xAPIC: ID \(0 << 24, not all ones\) -> 0", r"xAPIC: version -> 327700
          r"fixed IPI taken on APIC ID 1 -> 1", r"write to ID: #GP -> 1", r"non-zero EOI: #GP -> 1",
          r"SIPI: vcpu 2 ran real-mode code at CS:IP = 0x7000:0 -> 1"]
 
-for name, cmdline, decision in BOOTS:
+for name, cmdline, decision, leaf_bits in BOOTS:
     iso = iso_with_modules(name, MODULES, cmdline=cmdline)
     with Machine(cpus=2, iso=iso, name=name) as m:
         m.wait_for(BANNER, timeout=120)
         m.wait_for(r"^menhir: VMX on 2/2 CPUs$", timeout=180)
         m.wait_for(decision, timeout=60)
         d = int(m.wait_for(r"^menhir: domain (\d+) \(lapic\): ", timeout=60).group(1))
+        # Xen's HVM leaf tells the guest the same (bit 0 xAPIC, bit 1 x2APIC).
+        bits = m.wait_for(r"^\(d%d\) lapic: CPUID 0x40000004 EAX\[1:0\] = (\d+)$" % d, timeout=120)
+        check(int(bits.group(1)) == leaf_bits, "%s: %s, expected %d" % (name, bits.group(0), leaf_bits))
         ended = m.wait_for(r"^menhir: domain %d \(lapic\) (shut down: poweroff|crashed: .*)$" % d, timeout=240,
                            anywhere=True)
         fails = [x.group(0) for x in m.find_all(r"^\(d%d\) .*FAIL.*$" % d)]

@@ -33,6 +33,15 @@ TEST_CASE("leaf 0x40000004 names the vCPU and the domain", "[cpuid]")
     CHECK((r.eax & (1u << 4)) != 0);
     CHECK(r.ebx == 3);
     CHECK(r.ecx == 7);
+    CHECK((r.eax & 3u) == 0);   // no APIC virtualisation said
+    Context both{3, 7, 0, true, true, true};
+    both.xapic_virt = both.x2apic_virt = true;
+    CHECK((ask(0x40000004, 0, {}, both).eax & 3u) == 3u);
+    Context x2{3, 7, 0, true, true, true};
+    x2.x2apic_virt = true;
+    CHECK((ask(0x40000004, 0, {}, x2).eax & 3u) == 2u);
+    const Regs sub1 = ask(0x40000004, 1, {9, 9, 9, 9}, both);   // only sub-leaf 0 exists
+    CHECK((sub1.eax | sub1.ebx | sub1.ecx | sub1.edx) == 0);
 }
 
 TEST_CASE("the rest of the hypervisor range reads as zeros, whatever the host said", "[cpuid]")

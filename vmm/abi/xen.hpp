@@ -106,6 +106,8 @@ inline constexpr uint32_t vmasst_cmd_enable = 0, vmasst_cmd_disable = 1, vmasst_
 // CPUID leaves (arch-x86/cpuid.h): base 0x40000000, "XenVMMXenVMM".
 inline constexpr uint32_t cpuid_base = 0x40000000;
 inline constexpr uint32_t hypercall_msr = 0x40000000;   // reported in leaf base+2, EBX
+inline constexpr uint32_t cpuid_hvm_apic_access_virt = 1u << 0;   // leaf base+4 EAX: xAPIC accesses virtualised
+inline constexpr uint32_t cpuid_hvm_x2apic_virt = 1u << 1;        // x2APIC MSR accesses virtualised
 inline constexpr uint32_t cpuid_hvm_vcpu_id_present = 1u << 3;   // leaf base+4 EAX: EBX holds the vCPU id
 inline constexpr uint32_t cpuid_hvm_domid_present = 1u << 4;     // ECX holds the domain id
 

@@ -38,7 +38,9 @@ void cpuid(Vcpu& v)
         const cpuid_policy::Context ctx{v.id, v.domain->id,
                                         cpuid_policy::needs_cr4(leaf) ? vmx::read(vmx::Field::cr4_read_shadow) : 0,
                                         (proc2 & vmx::proc2_rdtscp) != 0, (proc2 & vmx::proc2_invpcid) != 0,
-                                        (proc2 & vmx::proc2_xsaves) != 0, v.xcr0, host_cpuid};
+                                        (proc2 & vmx::proc2_xsaves) != 0, v.xcr0, host_cpuid,
+                                        vmx::apic_virtualisation(vmx::ApicMode::xapic) && v.domain->apic_access.value(),
+                                        vmx::apic_virtualisation(vmx::ApicMode::x2apic)};
         cpuid_policy::filter(leaf, subleaf, out, ctx);
     }
     r.rax = out.eax;
