@@ -32,6 +32,7 @@ set(MENHIR_KERNEL_SOURCES
   vmm/pirq.cpp
   vmm/vcpu_timer.cpp
   vmm/runstate.cpp
+  vmm/guest_area.cpp
   vmm/vlapic.cpp
   vmm/console_rings.cpp
   vmm/store_pages.cpp

@@ -121,6 +121,8 @@ inline constexpr int VCPUOP_stop_periodic_timer = 7;
 inline constexpr int VCPUOP_set_singleshot_timer = 8;
 inline constexpr int VCPUOP_stop_singleshot_timer = 9;
 inline constexpr int VCPUOP_register_vcpu_info = 10;
+// A second copy of the vCPU's vcpu_time_info; the argument is its address (vcpu.h).
+inline constexpr int VCPUOP_register_vcpu_time_memory_area = 13;
 // VCPUOP_register_vcpu_info's argument (vcpu.h): the frame and the offset
 // in it where the vCPU's vcpu_info is to live from now on.
 struct vcpu_register_vcpu_info {

@@ -464,7 +464,10 @@ void reap(Domain& d)
     pirq::release_all(d);
     for (uint32_t i = 0; i < d.vcpu_count; ++i)
         if (d.vcpus[i]->info_page.value()) frame_refs::put(d.vcpus[i]->info_page);
-    for (uint32_t i = 0; i < d.vcpu_count; ++i) runstate::release(*d.vcpus[i]);
+    for (uint32_t i = 0; i < d.vcpu_count; ++i) {
+        runstate::release(*d.vcpus[i]);
+        vcpu_timer::release_time_area(*d.vcpus[i]);
+    }
     for (uint32_t i = 0; i < d.vcpu_count; ++i) scheduler::remove(*d.vcpus[i]);
     __atomic_store_n(&table[d.id], nullptr, __ATOMIC_SEQ_CST);
     // A CPU that looked it up before that store is still in the handler

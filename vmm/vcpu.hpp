@@ -4,6 +4,7 @@
 #include "kernel/lib/types.hpp"
 #include "kernel/sched/credit.hpp"
 #include "vmm/abi/xen.hpp"
+#include "vmm/guest_area.hpp"
 #include "vmm/msr_policy.hpp"
 #include "vmm/runstate_account.hpp"
 #include "vmm/vlapic_state.hpp"
@@ -82,8 +83,12 @@ struct Vcpu {
     // copy: runstate_lock covers the frames against a re-registration.
     Spinlock runstate_lock;
     runstate::Account runstate;
-    HostPhys runstate_frames[2];  // pinned; [1] only when the area crosses a page
-    uint16_t runstate_offset;     // of the area in runstate_frames[0]
+    GuestArea runstate_area;
+    // The second copy of its time info the guest may register
+    // (VCPUOP_register_vcpu_time_memory_area, Linux's vDSO clock), kept with
+    // vcpu_info's: time_area_lock covers the frames against a re-registration.
+    Spinlock time_area_lock;
+    GuestArea time_area;
 };
 
 } // namespace menhir

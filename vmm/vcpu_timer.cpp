@@ -94,6 +94,26 @@ void fire_due(uint64_t now)
     }
 }
 
+namespace {
+
+// The time area gets what vcpu_info's record now holds, under the same
+// protocol: the odd version the first had while it changed, the rest, then
+// its even version (time_area_lock held).
+void copy_to_area(Vcpu& v, const xen::VcpuTimeInfo& t)
+{
+    const GuestArea& a = v.time_area;
+    if (!a.registered()) return;
+    const uint32_t changing = t.version - 1;
+    guest_area::write(a, 0, &changing, sizeof changing);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    constexpr size_t rest = __builtin_offsetof(xen::VcpuTimeInfo, tsc_timestamp);
+    guest_area::write(a, rest, reinterpret_cast<const uint8_t*>(&t) + rest, sizeof t - rest);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    guest_area::write(a, 0, &t.version, sizeof t.version);
+}
+
+} // namespace
+
 void update_time_info(Vcpu& v)
 {
     xen::VcpuTimeInfo& t = v.info->time;
@@ -102,6 +122,29 @@ void update_time_info(Vcpu& v)
     const uint64_t tsc = cpu::rdtsc() + v.tsc.offset;
     pvclock::fill(t, tsc, scheduler::now_ns(), pvclock::scale_for(tsc::khz()), xen::xen_pvclock_tsc_stable_bit);
     pvclock::end_update(t);
+    if (!v.time_area.registered()) return;   // read unlocked: a registration updates it itself
+    const xen::VcpuTimeInfo copy = t;
+    SpinGuard g{v.time_area_lock};
+    copy_to_area(v, copy);
+}
+
+int64_t register_time_area(Vcpu& caller, Vcpu& target, uint64_t linear)
+{
+    GuestArea area;
+    if (const int64_t rc = guest_area::pin(caller, linear, sizeof(xen::VcpuTimeInfo), area)) return rc;
+    SpinGuard g{target.time_area_lock};
+    guest_area::release(target.time_area);
+    target.time_area = area;
+    // Current once registered, as Xen forces an update: vcpu_info's record
+    // holds the last one (an even version).
+    copy_to_area(target, target.info->time);
+    return 0;
+}
+
+void release_time_area(Vcpu& v)
+{
+    SpinGuard g{v.time_area_lock};
+    guest_area::release(v.time_area);
 }
 
 void init_wallclock(Domain& d)

@@ -4,7 +4,8 @@ and three boot-time domUs side by side.
 
   sleeper (1)   single-shot timers with SCHEDOP_block (also after moving its
                 vcpu_info with VCPUOP_register_vcpu_info), pvclock against the
-                TSC, a stopped timer, SCHEDOP_poll woken by the timer, the
+                TSC, a time area (VCPUOP_register_vcpu_time_memory_area)
+                mirroring it, a stopped timer, SCHEDOP_poll woken by the timer, the
                 wallclock
   smp2 (2)      vcpus=2: vCPU 1 through VCPUOP_initialise/up, IPIs both
                 ways, VCPUOP_down, a shared counter
@@ -79,6 +80,8 @@ with Machine(cpus=2, iso=iso, timeout=300) as m:
     one(m, d["sleeper"] + r"%d sleeps ok$" % SLEEPS, "sleeper")
     # VCPUOP_register_vcpu_info: upcalls and pvclock follow the moved vcpu_info; a second move is refused.
     one(m, d["sleeper"] + r"moved vcpu_info: register -> 0, again -> -\d+, 3 sleeps after the move ok$", "sleeper")
+    one(m, d["sleeper"] + r"time area: register -> 0, the pvclock copied, followed after a sleep, misaligned -> -22, "
+        r"unregister -> 0, then left alone ok$", "sleeper")
     one(m, d["sleeper"] + r"stopped timer: set 0, stop 0, poll 0 after \d+ us, port idle, "
         r"0 events ok$", "sleeper")
     one(m, d["sleeper"] + r"poll woken by the timer after \d+ us, port pending ok$", "sleeper")

@@ -99,7 +99,8 @@ inline constexpr uint32_t vcpuop_initialise = 0, vcpuop_up = 1, vcpuop_down = 2,
                           vcpuop_get_runstate_info = 4, vcpuop_register_runstate_memory_area = 5,
                           vcpuop_set_periodic_timer = 6, vcpuop_stop_periodic_timer = 7,
                           vcpuop_set_singleshot_timer = 8, vcpuop_stop_singleshot_timer = 9,
-                          vcpuop_register_vcpu_info = 10, vcpuop_get_physid = 12;
+                          vcpuop_register_vcpu_info = 10, vcpuop_get_physid = 12,
+                          vcpuop_register_vcpu_time_memory_area = 13;
 // HYPERVISOR_vm_assist (xen.h): the one assist an HVM guest may enable.
 inline constexpr uint32_t vmasst_cmd_enable = 0, vmasst_cmd_disable = 1, vmasst_type_runstate_update_flag = 5;
 

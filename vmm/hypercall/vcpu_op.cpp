@@ -1,5 +1,5 @@
 // vcpu_op: secondary vCPUs (initialise, up, down), the singleshot timer,
-// where a vCPU's vcpu_info lives, and its runstate.
+// where a vCPU's vcpu_info lives, its runstate and its time area.
 #include "arch/x86/percpu.hpp"
 #include "kernel/mm/frame_refs.hpp"
 #include "kernel/sched/scheduler.hpp"
@@ -154,6 +154,11 @@ int64_t vcpu_op(Vcpu& v, Args& args)
         uint64_t area = 0;   // struct vcpu_register_runstate_memory_area: the area's address
         if (!guest::copy_from(v, args[2], &area, sizeof area)) return xen::err::efault;
         return runstate::register_area(v, target, area);
+    }
+    case xen::vcpuop_register_vcpu_time_memory_area: {
+        uint64_t area = 0;   // struct vcpu_register_time_memory_area: the record's address
+        if (!guest::copy_from(v, args[2], &area, sizeof area)) return xen::err::efault;
+        return vcpu_timer::register_time_area(v, target, area);
     }
     default:
         return xen::err::enosys;

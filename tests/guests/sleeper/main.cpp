@@ -162,6 +162,42 @@ extern "C" void guest_main(const xen::hvm_start_info*) {
         if (!ok) fail("timer events or pvclock did not follow the moved vcpu_info");
     }
 
+    // 2c. A second copy of the pvclock (VCPUOP_register_vcpu_time_memory_area,
+    // Linux's vDSO clock): the same record at once, again after a sleep (the
+    // vCPU is loaded anew), left alone once unregistered.
+    {
+        alignas(4096) static volatile xen::vcpu_time_info area[2];
+        uint64_t addr = reinterpret_cast<uintptr_t>(&area[0]);
+        const long reg = vcpu_op(xen::VCPUOP_register_vcpu_time_memory_area, 0, &addr);
+        const xen::vcpu_time_info first = ev::time_info();
+        const bool same = reg == 0 && area[0].version == first.version && !(area[0].version & 1) &&
+                          area[0].system_time == first.system_time && area[0].tsc_to_system_mul == first.tsc_to_system_mul &&
+                          area[0].flags == first.flags;
+        const uint32_t v0 = area[0].version;
+        const uint64_t t0 = ev::now_ns();
+        const uint64_t before = g_fired;
+        bool followed = false;
+        if (ev::timer_set(t0 + 20 * ev::MS) == 0) {
+            while (g_fired == before) sched_block();
+            const xen::vcpu_time_info now = ev::time_info();
+            followed = area[0].version != v0 && area[0].version == now.version && area[0].system_time == now.system_time;
+        }
+        uint64_t odd = reinterpret_cast<uintptr_t>(&area[0]) + 4;
+        const long misaligned = vcpu_op(xen::VCPUOP_register_vcpu_time_memory_area, 0, &odd);
+        uint64_t none = 0;
+        const long off = vcpu_op(xen::VCPUOP_register_vcpu_time_memory_area, 0, &none);
+        const uint32_t v1 = area[0].version;
+        const uint64_t before2 = g_fired;
+        if (ev::timer_set(ev::now_ns() + 20 * ev::MS) == 0)
+            while (g_fired == before2) sched_block();
+        const bool stopped = off == 0 && area[0].version == v1;
+        const bool ok = same && followed && misaligned == -22 && stopped;
+        print("sleeper: time area: register -> %ld, %s, %s after a sleep, misaligned -> %ld, unregister -> %ld, %s %s\n",
+              reg, same ? "the pvclock copied" : "not the pvclock", followed ? "followed" : "not followed", misaligned,
+              off, stopped ? "then left alone" : "still written", ok ? "ok" : "FAIL");
+        if (!ok) fail("the registered time area did not mirror vcpu_info's pvclock");
+    }
+
     // 3. A stopped timer does not fire: poll with interrupts off until a timeout.
     {
         const uint64_t before = g_fired;
