@@ -265,12 +265,8 @@ void page_written(Vcpu& v, uint32_t offset)
 
 uint32_t read_page(Vcpu& v, uint32_t offset, uint32_t size)
 {
-    // A narrower read gets those bytes of its register, as Xen gives them;
-    // one crossing the register's 4 bytes reads 0.
-    if (size > 4 || (offset & 3) + size > 4) return 0;
     SpinGuard g{v.lapic_lock};
-    const uint32_t value = vlapic::read_mmio(v.lapic, offset & ~3u, scheduler::now_ns());
-    return size == 4 ? value : (value >> (8 * (offset & 3))) & ((1u << (8 * size)) - 1);
+    return read_mmio_sized(v.lapic, offset, size, scheduler::now_ns());
 }
 
 void write_page(Vcpu& v, uint32_t offset, uint32_t size, uint32_t value)
@@ -331,7 +327,8 @@ bool inject(Vcpu& v, bool can_take, bool& left)
         if (!v.lapic.irr_raised) return false;
         v.lapic.irr_raised = false;
         const uint64_t svi = vmx::read(vmx::Field::guest_interrupt_status) & 0xff00;
-        vmx::write(vmx::Field::guest_interrupt_status, svi | (interrupt_status(v.lapic) & 0xff));
+        const int rvi = highest_irr(v.lapic);   // ISR need not be scanned: SVI is kept
+        vmx::write(vmx::Field::guest_interrupt_status, svi | static_cast<uint64_t>(rvi < 0 ? 0 : rvi));
         return false;
     }
     const int vector = deliverable(v.lapic);

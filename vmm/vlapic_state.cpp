@@ -308,13 +308,32 @@ void write_mmio_register(State& s, uint32_t offset, uint32_t value, uint64_t now
 
 } // namespace
 
+namespace {
+
+// The bits of its register a 1- or 2-byte access at `offset` covers; 0 for
+// other sizes and for an access crossing the register's 4 bytes.
+constexpr uint32_t narrow_mask(uint32_t offset, uint32_t size)
+{
+    if ((size != 1 && size != 2) || (offset & 3) + size > 4) return 0;
+    return ((1u << (8 * size)) - 1) << (8 * (offset & 3));
+}
+static_assert(narrow_mask(0xd3, 1) == 0xff000000u && narrow_mask(0xd3, 2) == 0 && narrow_mask(0x30, 4) == 0);
+
+} // namespace
+
+uint32_t read_mmio_sized(const State& s, uint32_t offset, uint32_t size, uint64_t now_ns)
+{
+    const uint32_t value = read_mmio(s, offset & ~3u, now_ns);
+    if (size == 4) return (offset & 3) ? 0 : value;
+    return (value & narrow_mask(offset, size)) >> (8 * (offset & 3));
+}
+
 bool write_mmio_narrow(State& s, uint32_t offset, uint32_t size, uint32_t value, uint64_t now_ns, Effects& fx)
 {
-    const uint32_t shift = 8 * (offset & 3);
-    if ((size != 1 && size != 2) || (offset & 3) + size > 4) return false;
-    const uint32_t mask = ((1u << (8 * size)) - 1) << shift;
+    const uint32_t mask = narrow_mask(offset, size);
+    if (!mask) return false;
     const uint32_t reg = offset & ~3u;
-    const uint32_t merged = (read_mmio(s, reg, now_ns) & ~mask) | ((value << shift) & mask);
+    const uint32_t merged = (read_mmio(s, reg, now_ns) & ~mask) | ((value << (8 * (offset & 3))) & mask);
     write_mmio(s, reg, merged, now_ns, fx);
     return true;
 }

@@ -118,6 +118,10 @@ enum class Access : uint8_t { ok, gp, ignored };
 // offsets read as 0 and writes are ignored, as the SDM leaves them).
 [[nodiscard]] uint32_t read_mmio(const State& s, uint32_t offset, uint64_t now_ns);
 void write_mmio(State& s, uint32_t offset, uint32_t value, uint64_t now_ns, Effects& fx);
+// A 1-, 2- or 4-byte read at `offset` within one register: those bytes of
+// it (as Xen's vlapic gives them); 0 for other sizes or a read crossing the
+// register's 4 bytes.
+[[nodiscard]] uint32_t read_mmio_sized(const State& s, uint32_t offset, uint32_t size, uint64_t now_ns);
 // A 1- or 2-byte write at `offset` (within one register): merged into the
 // register as it reads now and written whole, as Xen's vlapic does and as
 // the CPU's APIC-register virtualisation leaves it in the page. False for

@@ -444,3 +444,15 @@ TEST_CASE("vlapic: an x2APIC ICR write leaves both halves in the page", "[vlapic
     CHECK(v == ((5ull << 32) | (1u << 14) | 0x44));
     check_page_matches(s);
 }
+
+TEST_CASE("vlapic: sized xAPIC reads give their bytes of one register, 0 across registers", "[vlapic]")
+{
+    State s;
+    reset(s, 0);
+    CHECK(read_mmio_sized(s, reg::version, 4, 0) == version_value);
+    CHECK(read_mmio_sized(s, reg::version + 2, 1, 0) == 5);
+    CHECK(read_mmio_sized(s, reg::version, 2, 0) == 0x14);
+    CHECK(read_mmio_sized(s, reg::version + 3, 2, 0) == 0);   // crosses the register
+    CHECK(read_mmio_sized(s, reg::version + 1, 4, 0) == 0);
+    CHECK(read_mmio_sized(s, reg::version, 8, 0) == 0);
+}
